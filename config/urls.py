@@ -1,0 +1,12 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("django-rq/", include("django_rq.urls")),
+]
+
+if settings.SANDBOX_ENABLED:
+    urlpatterns += []  # the sandbox partners mount here (connections/sandbox)

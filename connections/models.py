@@ -1,0 +1,202 @@
+"""Tenants, their members, partner connections with their audit log, and posts."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from connections.fields import EncryptedTextField
+
+
+class Platform(models.TextChoices):
+    META = "meta", "Meta (Facebook Pages, Instagram)"
+    LINKEDIN = "linkedin", "LinkedIn"
+    TIKTOK = "tiktok", "TikTok"
+    GBP = "gbp", "Google Business Profile"
+    MAILCHIMP = "mailchimp", "Mailchimp"
+
+
+class Tenant(models.Model):
+    """A customer organisation; every user-facing row belongs to exactly one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a tenant. A user acts within one tenant (their first membership)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant")]
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+
+class Connection(models.Model):
+    """A tenant's authorised link to one partner account (a Page, a profile, a location, an audience)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ATTENTION = "attention", "Needs reconnect"
+        PAUSED = "paused", "Paused"
+        REVOKED = "revoked", "Revoked"
+        INACTIVE = "inactive", "Inactive"
+
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connections")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    # What kind of partner account this is where a partner has several
+    # (meta: facebook_page or instagram_business); blank otherwise.
+    account_type = models.CharField(max_length=40, blank=True)
+    external_account_id = models.CharField(max_length=200)
+    external_account_name = models.CharField(max_length=300, blank=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    health_status = models.CharField(max_length=20, choices=Health.choices, default=Health.HEALTHY)
+    pause_reason = models.CharField(max_length=40, blank=True)  # an error code of the taxonomy
+    pause_description = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    next_ping_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "external_account_id"], name="connection_unique_account_per_tenant"
+            )
+        ]
+        indexes = [
+            # The linked-accounts page and the publish job: a tenant's connections by status.
+            models.Index(fields=["tenant", "status"], name="conn_tenant_status_idx"),
+            # Ops' paused view: paused/attention connections, oldest pause first.
+            models.Index(fields=["status", "paused_at"], name="conn_status_paused_at_idx"),
+            # The ping scheduler: connections whose next ping is due.
+            models.Index(fields=["next_ping_at"], name="conn_next_ping_idx"),
+            # Webhooks: find the connections of a partner account.
+            models.Index(fields=["platform", "external_account_id"], name="conn_platform_account_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_platform_display()}: {self.external_account_name or self.external_account_id}"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status in (self.Status.ATTENTION, self.Status.PAUSED)
+
+
+class ConnectionAudit(models.Model):
+    """One thing that happened to a connection. Append-only: never updated or deleted by the app."""
+
+    class Action(models.TextChoices):
+        AUTO_PAUSE = "auto_pause", "Auto-paused"
+        PAUSE = "pause", "Paused by ops"
+        RESUME = "resume", "Resumed"
+        REVOKE = "revoke", "Revoked"
+        REFRESH = "refresh", "Token refreshed"
+        REFRESH_FAILED = "refresh_failed", "Token refresh failed"
+        RECONNECT = "reconnect", "Reconnected"
+        PING_OK = "ping_ok", "Ping succeeded"
+        PING_FAILED = "ping_failed", "Ping failed"
+        BREAKER_OPEN = "breaker_open", "Circuit opened"
+        BREAKER_HALF_OPEN = "breaker_half_open", "Circuit half-open"
+        BREAKER_CLOSED = "breaker_closed", "Circuit closed"
+        WEBHOOK = "webhook", "Partner webhook"
+        SCOPES_MISSING = "scopes_missing", "Scopes missing"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="audits")
+    action = models.CharField(max_length=40, choices=Action.choices)
+    details = models.JSONField(default=dict, blank=True)
+    # Who did it: "system", "user:<id>", "ops:<username>", "partner:<platform>".
+    actor = models.CharField(max_length=150, default="system")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        indexes = [
+            # The admin inline and the connection history: a connection's rows, newest first.
+            models.Index(fields=["connection", "-created_at"], name="audit_conn_created_idx"),
+            # Ops and the weekly summary: rows of one action over a time range.
+            models.Index(fields=["action", "created_at"], name="audit_action_created_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Post(models.Model):
+    """What a user scheduled to go out on one connection."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+        STORY = "story", "Story"
+        CAROUSEL = "carousel", "Carousel"
+        REEL = "reel", "Reel"
+        EMAIL = "email", "Email campaign"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        WAITING_RECONNECT = "waiting_reconnect", "Waiting for reconnect"
+        UNCONFIRMED = "unconfirmed", "Outcome unknown"
+        FAILED = "failed", "Failed"
+        DEAD = "dead", "Dead-lettered"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="posts")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="posts")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    content = models.TextField(blank=True)
+    # Media items: [{"url": ..., "type": "image"|"video", "size_bytes": ..., "duration_s": ..., "format": ...}]
+    media = models.JSONField(default=list, blank=True)
+    scheduled_at = models.DateTimeField()
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=40, blank=True)
+    last_error_message = models.TextField(blank=True)
+    partner_post_id = models.CharField(max_length=200, blank=True)
+    # Sent to partners that accept one, and used to find a post whose publish outcome is unknown.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # The due-post enqueuer: scheduled posts whose time has come.
+            models.Index(fields=["status", "scheduled_at"], name="post_status_scheduled_idx"),
+            # Resume and backfill: a connection's posts in one status.
+            models.Index(fields=["connection", "status"], name="post_conn_status_idx"),
+            # The posts page: a tenant's posts, newest schedule first.
+            models.Index(fields=["tenant", "-scheduled_at"], name="post_tenant_scheduled_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} post #{self.pk} ({self.status})"

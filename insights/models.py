@@ -1,0 +1,1 @@
+"""Insights models (filled in by the observability work)."""

@@ -1,0 +1,1 @@
+"""Webhook events (filled in by the webhooks work)."""
