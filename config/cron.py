@@ -7,3 +7,11 @@ leader election: two would enqueue everything twice).
 from rq import cron  # noqa: F401
 
 # Schedules are registered below with cron.register(func, queue_name=..., interval=... | cron=...).
+
+# -- publishing (recovery/sweeper.py): due posts in, abandoned and lost jobs out.
+from django.conf import settings  # noqa: E402
+
+from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
+
+cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
+cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "recovery",
     "webhooks",
     "insights",
+    "connections.sandbox",  # the sandbox partners; its URLs mount only when SANDBOX_ENABLED
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,45 @@ RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker"}
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
+# The publishing pipeline (docs/pipeline.md). A publish job is killed at its
+# timeout; a post left "publishing" past the lease has lost its job (a killed
+# worker) and the sweeper takes it over, so the lease must exceed the timeout.
+# Defaults recover a killed job within 60 + 10 + 30 (sweep interval) s < 2 min.
+PUBLISH_JOB_TIMEOUT_S = env_int("PUBLISH_JOB_TIMEOUT_S", 60)
+PUBLISH_LEASE_S = env_int("PUBLISH_LEASE_S", PUBLISH_JOB_TIMEOUT_S + 10)
+PUBLISH_DUE_INTERVAL_S = env_int("PUBLISH_DUE_INTERVAL_S", 10)  # cron: enqueue posts that came due
+PUBLISH_SWEEP_INTERVAL_S = env_int("PUBLISH_SWEEP_INTERVAL_S", 30)  # cron: recover abandoned and lost jobs
+# A scheduled post whose planned run is this far in the past lost its job (Redis lost it): enqueue again.
+PUBLISH_LOST_JOB_GRACE_S = env_int("PUBLISH_LOST_JOB_GRACE_S", 900)
+# The due-post enqueuer takes at most this many posts of one tenant per run (fairness between tenants).
+PUBLISH_ENQUEUE_PER_TENANT = env_int("PUBLISH_ENQUEUE_PER_TENANT", 100)
+# At most this many publish jobs of one tenant queued or running at once (RQ RateLimit): tenant isolation.
+PUBLISH_TENANT_CONCURRENCY = env_int("PUBLISH_TENANT_CONCURRENCY", 2)
+# Token buckets (recovery/policies/rate_limit.py): per (tenant, platform) and per platform for the app.
+# capacity = burst, per_second = refill. From the partners' documented limits (partners.md).
+PUBLISH_RATE_LIMITS = {
+    # Graph API: app limit scales with users; Pages BUC limits per Page.
+    "meta": {"tenant": {"capacity": 10, "per_second": 1.0}, "app": {"capacity": 100, "per_second": 20.0}},
+    # Daily per-member and per-app limits, reset at midnight UTC.
+    "linkedin": {"tenant": {"capacity": 5, "per_second": 0.2}, "app": {"capacity": 50, "per_second": 5.0}},
+    # Post init: 6 a minute per token.
+    "tiktok": {"tenant": {"capacity": 6, "per_second": 0.1}, "app": {"capacity": 60, "per_second": 5.0}},
+    # 300 QPM per project; 10 edits a minute per profile.
+    "gbp": {"tenant": {"capacity": 10, "per_second": 10 / 60}, "app": {"capacity": 50, "per_second": 5.0}},
+    # 10 simultaneous connections per user (not a rate): a modest rate keeps under it.
+    "mailchimp": {"tenant": {"capacity": 10, "per_second": 2.0}, "app": {"capacity": 100, "per_second": 20.0}},
+    "default": {"tenant": {"capacity": 5, "per_second": 1.0}, "app": {"capacity": 50, "per_second": 10.0}},
+}
+# Meta usage headers (recovery/policies/usage_throttle.py): past threshold_pct, stop calling.
+USAGE_THROTTLE = {"threshold_pct": 90, "app_backoff_s": 300, "min_backoff_s": 60}
+# Circuit breaker per connection (recovery/policies/circuit_breaker.py).
+CIRCUIT_BREAKER = {
+    "failures": env_int("BREAKER_FAILURES", 5),  # partner-down failures within window_s open it
+    "window_s": env_int("BREAKER_WINDOW_S", 120),
+    "cooldown_s": env_int("BREAKER_COOLDOWN_S", 60),  # open this long, then one probe
+    "probe_timeout_s": PUBLISH_JOB_TIMEOUT_S + 10,  # a probe that never reports frees its slot
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -140,6 +180,48 @@ WAFFLE_FLAG_DEFAULT = False
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", default=DEBUG)
 # Where the app itself is reachable (used to build the sandbox base URLs).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Connectors talk to f"{SITE_URL}/sandbox/<platform>" instead of the partner's
+# hosts when this and SANDBOX_ENABLED are both on (connections.platforms.base.partner_base_url).
+PARTNERS_USE_SANDBOX = env_bool("PARTNERS_USE_SANDBOX", default=SANDBOX_ENABLED)
+
+# Partner hosts: the real ones. One setting per host a connector calls.
+META_API_BASE = env_str("META_API_BASE", "https://graph.facebook.com")
+META_OAUTH_BASE = env_str("META_OAUTH_BASE", "https://www.facebook.com")  # the Login dialog
+META_VIDEO_BASE = env_str("META_VIDEO_BASE", "https://graph-video.facebook.com")  # Page video uploads
+META_API_VERSION = env_str("META_API_VERSION", "v21.0")
+LINKEDIN_API_BASE = env_str("LINKEDIN_API_BASE", "https://api.linkedin.com")
+LINKEDIN_OAUTH_BASE = env_str("LINKEDIN_OAUTH_BASE", "https://www.linkedin.com")
+LINKEDIN_API_VERSION = env_str("LINKEDIN_API_VERSION", "202510")  # the LinkedIn-Version header (YYYYMM)
+TIKTOK_API_BASE = env_str("TIKTOK_API_BASE", "https://open.tiktokapis.com")
+TIKTOK_OAUTH_BASE = env_str("TIKTOK_OAUTH_BASE", "https://www.tiktok.com")
+GBP_API_BASE = env_str("GBP_API_BASE", "https://mybusiness.googleapis.com")
+GBP_OAUTH_BASE = env_str("GBP_OAUTH_BASE", "https://accounts.google.com")
+GBP_TOKEN_BASE = env_str("GBP_TOKEN_BASE", "https://oauth2.googleapis.com")
+# Accounts and location names moved off v4 to these two APIs (v4 still hosts localPosts).
+GBP_ACCOUNTS_BASE = env_str("GBP_ACCOUNTS_BASE", "https://mybusinessaccountmanagement.googleapis.com")
+GBP_INFO_BASE = env_str("GBP_INFO_BASE", "https://mybusinessbusinessinformation.googleapis.com")
+# Each Mailchimp account lives in one datacenter: {dc} is filled in from its OAuth metadata (us19...).
+MAILCHIMP_API_BASE = env_str("MAILCHIMP_API_BASE", "https://{dc}.api.mailchimp.com")
+MAILCHIMP_OAUTH_BASE = env_str("MAILCHIMP_OAUTH_BASE", "https://login.mailchimp.com")
+
+# Our app's credentials at each partner. The defaults are for local runs and
+# tests against the sandbox partners only; production sets real ones.
+META_APP_ID = env_str("META_APP_ID", "100000000000001")
+META_APP_SECRET = env_str("META_APP_SECRET", "dev-meta-app-secret")
+LINKEDIN_CLIENT_ID = env_str("LINKEDIN_CLIENT_ID", "dev-linkedin-client")
+LINKEDIN_CLIENT_SECRET = env_str("LINKEDIN_CLIENT_SECRET", "dev-linkedin-secret")
+TIKTOK_CLIENT_KEY = env_str("TIKTOK_CLIENT_KEY", "devtiktokclientkey")
+TIKTOK_CLIENT_SECRET = env_str("TIKTOK_CLIENT_SECRET", "dev-tiktok-secret")
+GBP_CLIENT_ID = env_str("GBP_CLIENT_ID", "dev-gbp-client.apps.googleusercontent.com")
+GBP_CLIENT_SECRET = env_str("GBP_CLIENT_SECRET", "dev-gbp-secret")
+MAILCHIMP_CLIENT_ID = env_str("MAILCHIMP_CLIENT_ID", "dev-mailchimp-client")
+MAILCHIMP_CLIENT_SECRET = env_str("MAILCHIMP_CLIENT_SECRET", "dev-mailchimp-secret")
+
+# Partner HTTP: (connect, read) timeouts of every connector's Session, in seconds.
+PARTNER_CONNECT_TIMEOUT_S = env_int("PARTNER_CONNECT_TIMEOUT_S", 5)
+PARTNER_READ_TIMEOUT_S = env_int("PARTNER_READ_TIMEOUT_S", 20)
+# The sandbox's "timeout" fault sleeps past the read timeout, but never longer than this.
+SANDBOX_MAX_SLEEP_S = env_int("SANDBOX_MAX_SLEEP_S", 30)
 
 # Security: safe defaults when DEBUG is off; check --deploy reports nothing.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -162,3 +244,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"rq.worker": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Errors to people (config/sentry.py): on only when SENTRY_DSN is set; masks tokens before sending.
+from config.sentry import init_sentry  # noqa: E402
+
+init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"))

@@ -6,7 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("django-rq/", include("django_rq.urls")),
+    path("posts/", include("connections.urls", namespace="connections")),
 ]
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns += []  # the sandbox partners mount here (connections/sandbox)
+    urlpatterns += [path("sandbox/", include("connections.sandbox.urls"))]

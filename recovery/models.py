@@ -1,8 +1,25 @@
 """Per-tenant feature flags, the dead-letter queue, and the record of unmapped partner errors."""
 
+import hashlib
+from decimal import Decimal
+from typing import NamedTuple
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from waffle.models import AbstractUserFlag
+from waffle.utils import get_cache, get_setting, keyfmt
+
+# Where TenantFlag keeps its tenant id lists in waffle's cache, next to waffle's
+# own "flag:%s:users" key (keyfmt adds waffle's versioned prefix and hashes).
+FLAG_TENANTS_CACHE_KEY = "flag:%s:tenant_lists"
+
+
+class TenantDecision(NamedTuple):
+    """Whether a flag is on for one tenant, and which rule decided it (for the admin and `flags list`)."""
+
+    on: bool
+    reason: str
 
 
 class TenantFlag(AbstractUserFlag):
@@ -31,6 +48,117 @@ class TenantFlag(AbstractUserFlag):
     class Meta(AbstractUserFlag.Meta):
         verbose_name = "flag"
         verbose_name_plural = "flags"
+
+    def clean(self):
+        super().clean()
+        # A range check here rather than field validators: validators would
+        # need a migration of a swappable waffle model for no change in data.
+        if self.tenant_percent is not None and not (0 <= self.tenant_percent <= 100):
+            raise ValidationError({"tenant_percent": "Give a share between 0 and 100."})
+
+    # -- the tenant rule -------------------------------------------------
+
+    def tenant_bucket(self, tenant_id: int) -> int:
+        """The tenant's fixed place, 0..999, in this flag's rollout order.
+
+        A SHA-256 of flag name and tenant id, so every process on every machine
+        computes the same place (Python's hash() is salted per process), and
+        each flag orders tenants differently (the first 10% of one flag are
+        not the first 10% of all flags).
+        """
+        digest = hashlib.sha256(f"{self.name}:{tenant_id}".encode()).hexdigest()
+        return int(digest[:8], 16) % 1000
+
+    def tenant_in_percent(self, tenant_id: int) -> bool:
+        """Whether the tenant falls in `tenant_percent`: bucket/10 < percent.
+
+        Raising the percentage only adds buckets, so a tenant that was on stays on.
+        """
+        if not self.tenant_percent:
+            return False
+        # Compare in tenths, exactly: tenant_percent has one decimal place.
+        return self.tenant_bucket(tenant_id) < Decimal(self.tenant_percent) * 10
+
+    def decide_for_tenant(self, tenant_id: int) -> TenantDecision:
+        """The flag's value for one tenant, with the rule that decided it.
+
+        Rules, first match wins:
+        - a flag that does not exist is WAFFLE_FLAG_DEFAULT (off);
+        - the tenant is in `excluded_tenants`: off (the off list beats everything);
+        - `everyone` is No: off for all (ops' kill switch, so it beats the on list);
+        - the tenant is in `tenants`: on;
+        - `everyone` is Yes: on (Unknown goes on to the percentage);
+        - the tenant's bucket is inside `tenant_percent`: on;
+        - otherwise off.
+        """
+        if not self.pk:
+            return TenantDecision(bool(get_setting("FLAG_DEFAULT")), "flag does not exist")
+        tenant_id = int(tenant_id)  # an id that arrived as text must still match the lists
+        on_ids, off_ids = self.tenant_lists()
+        if tenant_id in off_ids:
+            return TenantDecision(False, "listed off")
+        if self.everyone is False:
+            return TenantDecision(False, "everyone off")
+        if tenant_id in on_ids:
+            return TenantDecision(True, "listed on")
+        if self.everyone:
+            return TenantDecision(True, "everyone on")
+        if self.tenant_percent:
+            bucket = self.tenant_bucket(tenant_id)
+            inside = self.tenant_in_percent(tenant_id)
+            where = "inside" if inside else "outside"
+            return TenantDecision(inside, f"percent: bucket {bucket / 10:.1f} {where} {self.tenant_percent}%")
+        return TenantDecision(False, "no rule: off")
+
+    def is_active_for_tenant(self, tenant_id: int) -> bool:
+        """Whether the flag is on for the tenant (rules in decide_for_tenant)."""
+        return self.decide_for_tenant(tenant_id).on
+
+    def is_active(self, request, read_only: bool = False):
+        """Waffle's per-request check (flag_is_active, {% flag %}), made to agree with jobs.
+
+        A user who belongs to a tenant gets the tenant rule and nothing else:
+        waffle's per-user rules (users, groups, staff, superusers, its random
+        cookie percent) would let a page and a job of the same tenant disagree.
+        A request with no tenant (anonymous, an operator with no membership)
+        falls back to waffle's own rules.
+        """
+        if self.pk:
+            from recovery.flags import tenant_id_for_request
+
+            tenant_id = tenant_id_for_request(request)
+            if tenant_id is not None:
+                return self.is_active_for_tenant(tenant_id)
+        return super().is_active(request, read_only=read_only)
+
+    # -- caching -----------------------------------------------------------
+
+    def _tenant_lists_cache_key(self) -> str:
+        return keyfmt(FLAG_TENANTS_CACHE_KEY, self.name)
+
+    def tenant_lists(self) -> tuple[frozenset, frozenset]:
+        """The ids of the tenants listed on and off, from waffle's cache (two queries when cold).
+
+        Kept in one cache entry so a warm check is two cache reads (the flag
+        and this) and no query; the entry is flushed with the flag.
+        """
+        cache = get_cache()
+        key = self._tenant_lists_cache_key()
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        lists = (
+            frozenset(self.tenants.values_list("pk", flat=True)),
+            frozenset(self.excluded_tenants.values_list("pk", flat=True)),
+        )
+        cache.add(key, lists)  # add, as waffle does for its own entries: the first reader's copy stands
+        return lists
+
+    def get_flush_keys(self, flush_keys=None):
+        """Waffle's keys for this flag (flag, all flags, users, groups) plus the tenant lists."""
+        flush_keys = super().get_flush_keys(flush_keys)
+        flush_keys.append(self._tenant_lists_cache_key())
+        return flush_keys
 
 
 class DeadLetter(models.Model):

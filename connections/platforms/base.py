@@ -12,34 +12,91 @@ Failures:
   `requests.ReadTimeout` and a reset after sending mean the outcome is unknown.
 Tokens never appear in URLs (they go in headers or form bodies), logs or
 exception text.
+
+Shared helpers for connector modules:
+- `partner_base_url(platform, kind)`: the partner's host for `kind` ("api", "oauth", ...)
+  from settings (<PLATFORM>_<KIND>_BASE), or f"{SITE_URL}/sandbox/<platform>" when
+  SANDBOX_ENABLED and PARTNERS_USE_SANDBOX are on. Read at call time, so tests can
+  point it at the live server.
+- `Connector._request(method, url, token=..., ...)`: one requests.Session per connector
+  class, (PARTNER_CONNECT_TIMEOUT_S, PARTNER_READ_TIMEOUT_S) timeouts, the token in
+  an `Authorization: Bearer` header, a tolerant JSON decode, and PartnerError on a
+  non-2xx answer or on a 2xx whose body the partner marks as an error
+  (`Connector.body_is_error`: Meta's error envelope, TikTok's error.code != "ok").
+Each connector module exports CONNECTOR = <its Connector subclass>.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
 
 if TYPE_CHECKING:
     from connections.models import Connection, Post
     from recovery.taxonomy import ClassifiedError
 
 
+logger = logging.getLogger("connections.platforms")
+
+
+def partner_base_url(platform: str, kind: str = "api") -> str:
+    """Where a connector sends `kind` calls for `platform` (no trailing slash)."""
+    if settings.SANDBOX_ENABLED and getattr(settings, "PARTNERS_USE_SANDBOX", False):
+        return f"{settings.SITE_URL.rstrip('/')}/sandbox/{platform}"
+    return getattr(settings, f"{platform.upper()}_{kind.upper()}_BASE").rstrip("/")
+
+
+def partner_timeouts() -> tuple[float, float]:
+    """(connect, read) seconds for every partner call."""
+    return (settings.PARTNER_CONNECT_TIMEOUT_S, settings.PARTNER_READ_TIMEOUT_S)
+
+
+@dataclass
+class PartnerResponse:
+    """A partner's 2xx answer: status, decoded body (dict, list, text or None) and headers."""
+
+    status: int
+    body: Any
+    headers: dict
+
+
+def decode_body(response: requests.Response) -> Any:
+    """JSON when the body parses as JSON (whatever the Content-Type says), else the text, else None."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
 class PartnerError(Exception):
     """The partner answered, with an error. Carries exactly what it sent."""
 
-    def __init__(self, platform: str, status: int | None, body: Any, headers: dict | None = None):
+    def __init__(
+        self, platform: str, status: int | None, body: Any, headers: dict | None = None, context: str | None = None
+    ):
         self.platform = platform
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
+        # "refresh" when the call was a token refresh: the classifier then says REFRESH_FAILED
+        # for what would otherwise be an expired/invalid/revoked token.
+        self.context = context
         super().__init__(f"{platform} answered HTTP {status}")
 
     def classify(self) -> "ClassifiedError":
         from recovery.classifier import classify_partner_error
 
-        return classify_partner_error(self.platform, self.status, self.body, self.headers)
+        return classify_partner_error(self.platform, self.status, self.body, self.headers, context=self.context)
 
 
 @dataclass
@@ -75,8 +132,64 @@ class Connector:
     # after a publish whose answer was lost (outcome unknown).
     supports_post_lookup: bool = False
 
+    # One Session per connector class (connection pooling per partner host), made on first use.
+    _session: ClassVar[requests.Session | None] = None
+
     def __init__(self, connection: "Connection"):
         self.connection = connection
+
+    @classmethod
+    def session(cls) -> requests.Session:
+        if cls.__dict__.get("_session") is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "connection-recovery/1.0"
+            cls._session = session
+        return cls._session
+
+    @classmethod
+    def body_is_error(cls, status: int, body: Any) -> bool:
+        """Whether a 2xx answer is an error in the partner's own envelope. Overridden per partner."""
+        return False
+
+    @classmethod
+    def _request(
+        cls,
+        method: str,
+        url: str,
+        *,
+        token: str = "",
+        params: dict | None = None,
+        data: dict | None = None,
+        json: Any = None,
+        headers: dict | None = None,
+        context: str | None = None,
+    ) -> PartnerResponse:
+        """Call the partner; PartnerError on an error answer, requests exceptions propagate.
+
+        `token` goes in `Authorization: Bearer`, never in the URL; `params` must hold no secret.
+        `context` ("refresh" for token refreshes) travels on the PartnerError to the classifier.
+        """
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        started = time.monotonic()
+        response = cls.session().request(
+            method, url, params=params, data=data, json=json, headers=all_headers, timeout=partner_timeouts()
+        )
+        body = decode_body(response)
+        logger.info(
+            "partner call",
+            extra={
+                "platform": cls.platform,
+                "method": method,
+                "path": urlsplit(url).path,
+                "status": response.status_code,
+                "latency_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
+        if not 200 <= response.status_code < 300 or cls.body_is_error(response.status_code, body):
+            raise PartnerError(cls.platform, response.status_code, body, dict(response.headers), context=context)
+        return PartnerResponse(response.status_code, body, dict(response.headers))
 
     def publish(self, post: "Post") -> PublishResult:
         raise NotImplementedError

@@ -1,0 +1,61 @@
+"""What a per-tenant flag check costs, warm (shared Redis cache) and cold (database).
+
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/flags.py
+
+Needs a migrated database (the five flags come from a migration). Touches only
+the flag cache entries of RECOVERY_AUTOPAUSE_ENABLED; changes no data.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant  # noqa: E402
+from recovery.models import TenantFlag  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "2000"))
+
+
+def per_call_us(func, n=N):
+    start = time.perf_counter()
+    for i in range(n):
+        func(i)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def main():
+    flag = TenantFlag.objects.get(name=RECOVERY_AUTOPAUSE_ENABLED)
+
+    def cold(tenant_id):
+        flag.flush()
+        flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, tenant_id)
+
+    redis_get = per_call_us(lambda i: cache.get("bench:flags:missing"))
+    flush_only = per_call_us(lambda i: flag.flush(), n=N // 4)
+    cold_us = per_call_us(cold, n=N // 4) - flush_only
+    flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, 1)
+    with CaptureQueriesContext(connection) as queries:
+        warm_us = per_call_us(lambda i: flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, i))
+    flag.flush()
+
+    print(f"flag check, warm cache : {warm_us:8.1f} us/check  ({len(queries)} queries in {N} checks)")
+    print(f"flag check, cold cache : {cold_us:8.1f} us/check  (3 queries: flag, on list, off list)")
+    print(f"one cache GET (Redis)  : {redis_get:8.1f} us")
+    print(f"warm check / cache GET : {warm_us / redis_get:8.2f}x   (two GETs and an unpickle)")
+    print(f"cold / warm            : {cold_us / warm_us:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

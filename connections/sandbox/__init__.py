@@ -1,0 +1,49 @@
+"""The sandbox partners: fake Meta, LinkedIn, TikTok, GBP and Mailchimp served by this Django
+process under /sandbox/<platform>/ when SANDBOX_ENABLED (local runs, tests; never production).
+
+The prefix stands for the partner's host(s): /sandbox/meta/v21.0/me is graph.facebook.com/v21.0/me.
+Connectors reach it through connections.platforms.base.partner_base_url(platform, kind), which
+returns f"{SITE_URL}/sandbox/<platform>" when PARTNERS_USE_SANDBOX is on; a partner whose hosts
+share a path adds its own segment in both the connector and the sandbox module.
+
+Using it (tests, seed_demo, chaos commands):
+
+    from connections.sandbox.core import sandbox_link_connection, issue_tokens
+    from connections.sandbox import faults
+    sandbox_link_connection(connection, scopes=None)  # SandboxAccount + fresh tokens stored on the connection
+    faults.set_fault("meta", faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
+    faults.set_fault("tiktok", faults.SERVER_ERROR, status=503, count=1)   # platform-wide, once
+    faults.clear_faults()                                                 # platform=, account_id= narrow it
+
+    tests: the `sandbox` fixture (tests/conftest.py) starts the live server, points SITE_URL
+    at it and clears faults; SandboxRequest rows show what the partner received.
+    Faults also from the admin (Sandbox faults) and `manage.py sandbox_fault set|clear|list`.
+
+Writing a partner module (connections/sandbox/<platform>.py; meta.py is the fullest example):
+
+    class MyPartner(core.SandboxPartner):          # rules + the partner's own error answers
+        platform = "gbp"; access_prefix = "ya29."; access_ttl = timedelta(hours=1)
+        has_refresh_tokens = True; refresh_ttl = None; hint_param = "login_hint"
+        def client_id(self): ...; def client_secret(self): ...
+        def invalid_token(self) -> Answer; expired_token(); revoked_token(fault); missing_scope(scope, request)
+        def restricted(); not_found(target, request); server_error(status); rate_limited(fault, account)
+    PARTNER = core.register(MyPartner())
+
+    @core.endpoint(PARTNER, scope="https://www.googleapis.com/auth/business.manage", target="location_id")
+    def local_posts(call, account_id, location_id):    # only runs when token and faults let it
+        return core.Answer(200, {...})                  # call.account / call.token / call.scopes / call.params / call.json
+
+    @core.endpoint(PARTNER, auth=False)                 # token endpoints: check the client and grant yourself
+    def token(call): ...  core.redeem_code(...), core.find_token(..., kind="refresh"), core.token_state(...),
+                          core.issue_tokens(...); call.secret(value) redacts a value from the request log
+
+    urlpatterns = [path("o/oauth2/v2/auth", core.authorize_view(PARTNER)), re_path(...)]
+
+Faults apply in this order (core.endpoint): latency, timeout, server_error, the token
+(unknown -> invalid_token, revoked, expired), rate_limit, restrict_account, remove_scope
+(when the endpoint needs a scope), delete_target (when the call names a target). Token
+faults (expire, revoke, remove_scope) hit only tokens issued before the fault was set.
+Tokens and codes are stored as sha256 hashes; the request log redacts them.
+
+Webhooks the partners send: connections/sandbox/webhooks.py.
+"""

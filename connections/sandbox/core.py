@@ -1,0 +1,641 @@
+"""What every sandbox partner module shares: answers, token checks, faults, the request log,
+token issuing and the OAuth consent page. See connections/sandbox/__init__.py for the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import wraps
+from importlib import import_module
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from connections.sandbox import faults as F
+from connections.sandbox.models import SandboxAccount, SandboxAuthCode, SandboxFault, SandboxRequest, SandboxToken
+
+REDACTED = "[redacted]"
+# Request fields whose values are secrets wherever they appear (form, query, JSON).
+SECRET_FIELDS = {
+    "access_token", "refresh_token", "client_secret", "code", "fb_exchange_token",
+    "input_token", "token", "code_verifier", "id_token", "apikey",
+}
+LOGGED_HEADERS = ("Content-Type", "LinkedIn-Version", "X-Restli-Protocol-Version")
+EXCERPT_CHARS = 2000
+
+
+@dataclass
+class Answer:
+    """What a sandbox partner answers: status, body (dict/list -> JSON, str -> text, None -> empty), headers."""
+
+    status: int
+    body: Any = None
+    headers: dict = field(default_factory=dict)
+    content_type: str = "application/json; charset=UTF-8"
+    fault: str = ""  # the fault kind that produced it, for the request log
+    logged: bool = False  # already in the request log (the timeout fault logs before it sleeps)
+
+
+@dataclass
+class IssuedTokens:
+    """Freshly minted tokens: the only moment the sandbox knows them in plaintext."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int | None
+    refresh_expires_in: int | None
+    scopes: list[str]
+    expires_at: datetime | None
+    refresh_expires_at: datetime | None
+
+    def __repr__(self):  # never print tokens
+        return f"IssuedTokens(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
+
+
+class SandboxPartner:
+    """One sandbox partner. A subclass per partner module supplies its rules and its own answers.
+
+    Answers return an `Answer` in the partner's real shape (status, body, headers).
+    """
+
+    platform = ""
+    access_prefix = ""  # how the partner's access tokens start (e.g. meta "EAA")
+    refresh_prefix = ""
+    access_ttl: timedelta | None = timedelta(hours=1)  # None: never expires
+    refresh_ttl: timedelta | None = None  # None with has_refresh_tokens: never expires
+    has_refresh_tokens = False
+    scope_separator = " "
+    client_id_param = "client_id"
+    # The authorize parameter naming the account to preselect, where the partner has one.
+    hint_param: str | None = None
+    default_scopes: list[str] = []
+    display_name = ""
+
+    def client_id(self) -> str:
+        raise NotImplementedError
+
+    def client_secret(self) -> str:
+        raise NotImplementedError
+
+    def bearer_token(self, request: HttpRequest) -> str:
+        """The access token of a request: the Authorization header (Bearer)."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() in ("bearer", "oauth") else ""
+
+    def extra_headers(self) -> dict:
+        """Headers the partner sends on every answer (request ids and the like)."""
+        return {}
+
+    def denied_params(self) -> dict:
+        """What the partner appends to redirect_uri when the user refuses consent."""
+        return {"error": "access_denied"}
+
+    # The partner's own error answers.
+    def invalid_token(self) -> Answer:
+        raise NotImplementedError
+
+    def expired_token(self) -> Answer:
+        raise NotImplementedError
+
+    def revoked_token(self, fault: SandboxFault | None) -> Answer:
+        raise NotImplementedError
+
+    def missing_scope(self, scope: str, request: HttpRequest) -> Answer:
+        raise NotImplementedError
+
+    def restricted(self) -> Answer:
+        raise NotImplementedError
+
+    def not_found(self, target: str, request: HttpRequest) -> Answer:
+        raise NotImplementedError
+
+    def server_error(self, status: int) -> Answer:
+        raise NotImplementedError
+
+    def rate_limited(self, fault: SandboxFault, account: SandboxAccount | None) -> Answer:
+        raise NotImplementedError
+
+
+_PARTNERS: dict[str, SandboxPartner] = {}
+
+
+def register(partner: SandboxPartner) -> SandboxPartner:
+    """Called once by each partner module with its SandboxPartner instance."""
+    _PARTNERS[partner.platform] = partner
+    return partner
+
+
+def get_partner(platform: str) -> SandboxPartner:
+    if platform not in _PARTNERS:
+        import_module(f"connections.sandbox.{platform}")
+    return _PARTNERS[platform]
+
+
+# ---------------------------------------------------------------- tokens
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _mint(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def issue_tokens(
+    platform: str,
+    account: SandboxAccount,
+    scopes: list[str],
+    *,
+    access_ttl: timedelta | None | str = "default",
+    refresh: bool | None = None,
+    lifetime: str = "",
+) -> IssuedTokens:
+    """Mint an access token (and a refresh token where the partner has them) for `account`.
+
+    - Only the hashes are stored; the plaintext is returned once.
+    - access_ttl: the partner's default unless given (None: never expires).
+    """
+    partner = get_partner(platform)
+    now = timezone.now()
+    ttl = partner.access_ttl if access_ttl == "default" else access_ttl
+    access = _mint(partner.access_prefix)
+    expires_at = now + ttl if ttl else None
+    SandboxToken.objects.create(
+        platform=platform, token_hash=token_hash(access), kind=SandboxToken.Kind.ACCESS, account=account,
+        scopes=list(scopes), expires_at=expires_at, lifetime=lifetime,
+    )
+    refresh_token, refresh_expires_at = "", None
+    if partner.has_refresh_tokens if refresh is None else refresh:
+        refresh_token = _mint(partner.refresh_prefix)
+        refresh_expires_at = now + partner.refresh_ttl if partner.refresh_ttl else None
+        SandboxToken.objects.create(
+            platform=platform, token_hash=token_hash(refresh_token), kind=SandboxToken.Kind.REFRESH,
+            account=account, scopes=list(scopes), expires_at=refresh_expires_at,
+        )
+    return IssuedTokens(
+        access_token=access,
+        refresh_token=refresh_token,
+        expires_in=int(ttl.total_seconds()) if ttl else None,
+        refresh_expires_in=int(partner.refresh_ttl.total_seconds()) if refresh_token and partner.refresh_ttl else None,
+        scopes=list(scopes),
+        expires_at=expires_at,
+        refresh_expires_at=refresh_expires_at,
+    )
+
+
+def find_token(platform: str, value: str, kind: str = SandboxToken.Kind.ACCESS) -> SandboxToken | None:
+    if not value:
+        return None
+    return (
+        SandboxToken.objects.select_related("account")
+        .filter(platform=platform, token_hash=token_hash(value), kind=kind)
+        .first()
+    )
+
+
+def token_state(token: SandboxToken, faults: list[SandboxFault]) -> tuple[str, SandboxFault | None]:
+    """'ok', 'expired' or 'revoked' for a token, counting token faults set after it was issued."""
+    for fault in faults:
+        if fault.kind == F.REVOKE_TOKEN and fault.created_at >= token.created_at:
+            return "revoked", fault
+    if token.revoked:
+        return "revoked", None
+    for fault in faults:
+        if fault.kind == F.EXPIRE_TOKEN and fault.created_at >= token.created_at:
+            return "expired", fault
+    if token.expires_at and token.expires_at <= timezone.now():
+        return "expired", None
+    return "ok", None
+
+
+def effective_scopes(token: SandboxToken, faults: list[SandboxFault]) -> list[str]:
+    """The token's scopes less those a remove_scope fault set after its issue took away."""
+    removed = {
+        f.params.get("scope") for f in faults if f.kind == F.REMOVE_SCOPE and f.created_at >= token.created_at
+    }
+    return [s for s in token.scopes if s not in removed]
+
+
+def sandbox_link_connection(connection, scopes: list[str] | None = None) -> IssuedTokens:
+    """Make `connection` live on its sandbox partner, as if its user had just authorized us.
+
+    - Creates (or updates) the SandboxAccount for connection.external_account_id.
+    - Issues fresh tokens with `scopes` (default: the connection's granted scopes, else
+      the partner's default scopes) and stores them, their expiry and the scopes on the connection.
+    """
+    partner = get_partner(connection.platform)
+    scopes = list(scopes if scopes is not None else (connection.granted_scopes or partner.default_scopes))
+    account, _ = SandboxAccount.objects.get_or_create(
+        platform=connection.platform,
+        account_id=connection.external_account_id,
+        defaults={
+            "name": connection.external_account_name or connection.external_account_id,
+            "account_type": connection.account_type,
+            "scopes": scopes,
+        },
+    )
+    issued = issue_tokens(connection.platform, account, scopes, lifetime="long")
+    connection.access_token = issued.access_token
+    connection.refresh_token = issued.refresh_token
+    connection.token_expires_at = issued.expires_at
+    connection.refresh_token_expires_at = issued.refresh_expires_at
+    connection.granted_scopes = scopes
+    connection.save(
+        update_fields=[
+            "access_token", "refresh_token", "token_expires_at", "refresh_token_expires_at",
+            "granted_scopes", "updated_at",
+        ]
+    )
+    return issued
+
+
+# ---------------------------------------------------------------- one request
+
+def _bounded_sleep(seconds: float) -> None:
+    time.sleep(max(0.0, min(seconds, settings.SANDBOX_MAX_SLEEP_S)))
+
+
+class Call:
+    """One request to a sandbox partner: authentication, faults, and the log line.
+
+    Views get it as their first argument: call.account, call.token, call.scopes,
+    call.params (query + form + JSON merged), call.json (the JSON body or None).
+    """
+
+    def __init__(self, request: HttpRequest, partner: SandboxPartner):
+        self.request = request
+        self.partner = partner
+        self.platform = partner.platform
+        self.account: SandboxAccount | None = None
+        self.token: SandboxToken | None = None
+        self.scopes: list[str] = []
+        self.faults: list[SandboxFault] = []
+        self._secrets: set[str] = set()
+        self.json = None
+        if request.content_type == "application/json" and request.body:
+            try:
+                self.json = json.loads(request.body)
+            except ValueError:
+                self.json = None
+        self.params: dict[str, Any] = {**request.GET.dict(), **request.POST.dict()}
+        if isinstance(self.json, dict):
+            self.params.update(self.json)
+        for name, value in self.params.items():
+            if name in SECRET_FIELDS and isinstance(value, str):
+                self.secret(value)
+
+    def secret(self, value: str) -> str:
+        """Mark a value (a token this call received or issued) for redaction in the log."""
+        if value:
+            self._secrets.add(value)
+        return value
+
+    def load_faults(self, account: SandboxAccount | None) -> list[SandboxFault]:
+        self.account = account
+        self.faults = F.active_faults(self.platform, account)
+        return self.faults
+
+    def _used(self, fault: SandboxFault) -> None:
+        F.consume(fault)
+
+    def transport_faults(self) -> Answer | None:
+        """latency, timeout, server_error: the faults that happen before the partner looks at the call."""
+        for fault in self.faults:
+            if fault.kind == F.LATENCY:
+                self._used(fault)
+                _bounded_sleep(float(fault.params.get("ms", 0)) / 1000)
+        for fault in self.faults:
+            if fault.kind == F.TIMEOUT:
+                self._used(fault)
+                answer = self.partner.server_error(504)
+                answer.fault = F.TIMEOUT
+                # Logged before the sleep: the partner did receive the call, and the client
+                # (and the test that asserts on the log) has given up long before we answer.
+                self._log(answer, _content(answer).decode(errors="replace"))
+                answer.logged = True
+                seconds = fault.params.get("seconds") or settings.PARTNER_READ_TIMEOUT_S + 1
+                _bounded_sleep(float(seconds))
+                return answer
+        for fault in self.faults:
+            if fault.kind == F.SERVER_ERROR:
+                self._used(fault)
+                answer = self.partner.server_error(int(fault.params.get("status", 500)))
+                answer.fault = F.SERVER_ERROR
+                return answer
+        return None
+
+    def authenticate(self) -> Answer | None:
+        """Resolve the bearer token to an account; the partner's invalid/expired/revoked answer if it fails."""
+        value = self.secret(self.partner.bearer_token(self.request))
+        token = find_token(self.platform, value)
+        if token is None:
+            self.load_faults(None)
+            return self.transport_faults() or self.partner.invalid_token()
+        self.token = token
+        self.load_faults(token.account)
+        answer = self.transport_faults()
+        if answer:
+            return answer
+        state, fault = token_state(token, self.faults)
+        if fault:
+            self._used(fault)
+        if state == "revoked":
+            return _tag(self.partner.revoked_token(fault), F.REVOKE_TOKEN)
+        if state == "expired":
+            return _tag(self.partner.expired_token(), F.EXPIRE_TOKEN)
+        self.scopes = effective_scopes(token, self.faults)
+        return None
+
+    def account_faults(self, scope: str | tuple | None = None, target: str | None = None) -> Answer | None:
+        """rate_limit, restrict_account, remove_scope (a missing `scope`), delete_target (`target`), in that order."""
+        for fault in self.faults:
+            if fault.kind == F.RATE_LIMIT:
+                self._used(fault)
+                return _tag(self.partner.rate_limited(fault, self.account), F.RATE_LIMIT)
+        restrict = next((f for f in self.faults if f.kind == F.RESTRICT_ACCOUNT), None)
+        if restrict or (self.account and self.account.restricted):
+            if restrict:
+                self._used(restrict)
+            return _tag(self.partner.restricted(), F.RESTRICT_ACCOUNT)
+        if scope:
+            answer = self.require_scope(scope)
+            if answer:
+                return answer
+        if target is not None:
+            delete = next((f for f in self.faults if f.kind == F.DELETE_TARGET), None)
+            if delete or (self.account and self.account.deleted):
+                if delete:
+                    self._used(delete)
+                return _tag(self.partner.not_found(target, self.request), F.DELETE_TARGET)
+        return None
+
+    def require_scope(self, scope: str | tuple) -> Answer | None:
+        """The partner's missing-scope answer unless the token holds `scope` (a tuple: any one of them)."""
+        needed = (scope,) if isinstance(scope, str) else tuple(scope)
+        if self.token is None or any(s in self.scopes for s in needed):
+            return None
+        for fault in self.faults:
+            if fault.kind == F.REMOVE_SCOPE and fault.params.get("scope") in needed:
+                self._used(fault)
+        return _tag(self.partner.missing_scope(needed[0], self.request), F.REMOVE_SCOPE)
+
+    def respond(self, answer: Answer) -> HttpResponse:
+        headers = {**self.partner.extra_headers(), **answer.headers}
+        content = _content(answer)
+        response = HttpResponse(content, status=answer.status, content_type=answer.content_type)
+        for name, value in headers.items():
+            response[name] = value
+        if not answer.logged:
+            self._log(answer, content.decode(errors="replace"))
+        return response
+
+    def _redact(self, text: str) -> str:
+        for value in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        return text
+
+    def _log(self, answer: Answer, response_text: str) -> None:
+        request = self.request
+        prefix = f"/sandbox/{self.platform}"
+        path = request.path[len(prefix):] if request.path.startswith(prefix) else request.path
+        query = request.META.get("QUERY_STRING", "")
+        if query:
+            path = f"{path}?{_redact_query(query)}"
+        headers = {name: request.headers[name] for name in LOGGED_HEADERS if name in request.headers}
+        if "Authorization" in request.headers:
+            headers["Authorization"] = request.headers["Authorization"].split(" ", 1)[0] + " " + REDACTED
+        textual = request.content_type.startswith(("text/", "application/json", "application/x-www-form"))
+        if request.body and not textual:
+            body = f"<{len(request.body)} bytes of {request.content_type}>"
+        else:
+            body = request.body.decode(errors="replace").replace("\x00", "") if request.body else ""
+        if request.content_type == "application/x-www-form-urlencoded" and body:
+            body = _redact_query(body)
+        row = SandboxRequest(
+            platform=self.platform,
+            method=request.method,
+            path=self._redact(path)[:500],
+            account=self.account,
+            request_headers=headers,
+            request_body=self._redact(body)[:EXCERPT_CHARS],
+            status=answer.status,
+            response_body=self._redact(response_text.replace("\x00", ""))[:EXCERPT_CHARS],
+            fault=answer.fault,
+        )
+        try:
+            row.save()
+        except IntegrityError:
+            # The account went away while we answered (a test database flushed under a slow
+            # call): the partner still answers; the log line loses its account.
+            row.account = None
+            row.save()
+
+
+def _content(answer: Answer) -> bytes:
+    if answer.body is None:
+        return b""
+    if isinstance(answer.body, (dict, list)):
+        return json.dumps(answer.body).encode()
+    return str(answer.body).encode()
+
+
+def _tag(answer: Answer, kind: str) -> Answer:
+    answer.fault = kind
+    return answer
+
+
+def _redact_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, REDACTED if k in SECRET_FIELDS else v) for k, v in pairs])
+
+
+def endpoint(
+    partner: SandboxPartner,
+    *,
+    scope: str | tuple | None = None,
+    target: str | Callable[..., str] | None = None,
+    auth: bool = True,
+    methods: tuple[str, ...] = ("GET", "POST"),
+):
+    """Decorate a sandbox view `view(call, **url_kwargs) -> Answer`.
+
+    With auth (the default) the request's bearer token must be one the partner issued;
+    then faults apply in a fixed order: latency, timeout, server_error, token
+    (invalid, revoked, expired), rate_limit, restrict_account, remove_scope (when
+    `scope` is needed; a tuple means any one of them), delete_target (when the call
+    names a `target`: a URL kwarg name, or a callable(call, **kwargs) -> target id).
+    Without auth only the transport faults (latency, timeout, server_error) of the
+    whole platform apply, and the view handles the rest (token endpoints).
+    Every request is logged to SandboxRequest with its secrets redacted.
+    """
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, **kwargs):
+            call = Call(request, partner)
+            if request.method not in methods:
+                answer = partner.not_found(request.path, request)
+            elif auth:
+                answer = call.authenticate()
+                if answer is None:
+                    target_id = None
+                    if isinstance(target, str):
+                        target_id = kwargs.get(target)
+                    elif callable(target):
+                        target_id = target(call, **kwargs)
+                    answer = call.account_faults(scope, target_id) or view(call, **kwargs)
+            else:
+                call.load_faults(None)
+                answer = call.transport_faults() or view(call, **kwargs)
+            return call.respond(answer)
+
+        return wrapper
+
+    return decorate
+
+
+# ---------------------------------------------------------------- OAuth
+
+CODE_TTL = timedelta(minutes=10)
+
+
+def create_auth_code(partner: SandboxPartner, account: SandboxAccount, scopes, client_id, redirect_uri) -> str:
+    code = secrets.token_urlsafe(24)
+    SandboxAuthCode.objects.create(
+        platform=partner.platform, code_hash=token_hash(code), account=account, scopes=list(scopes),
+        client_id=client_id, redirect_uri=redirect_uri, expires_at=timezone.now() + CODE_TTL,
+    )
+    return code
+
+
+def redeem_code(platform: str, code: str, redirect_uri: str) -> tuple[SandboxAuthCode | None, str]:
+    """Use an authorization code once. Returns (code, "") or (None, why: unknown|used|expired|redirect_uri)."""
+    with transaction.atomic():
+        row = (
+            SandboxAuthCode.objects.select_for_update()
+            .select_related("account")
+            .filter(platform=platform, code_hash=token_hash(code or ""))
+            .first()
+        )
+        if row is None:
+            return None, "unknown"
+        if row.used:
+            return None, "used"
+        if row.expires_at <= timezone.now():
+            return None, "expired"
+        if redirect_uri and row.redirect_uri != redirect_uri:
+            return None, "redirect_uri"
+        row.used = True
+        row.save(update_fields=["used"])
+        return row, ""
+
+
+def _add_query(url: str, params: dict) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _cookie_name(platform: str) -> str:
+    return f"sandbox_{platform}_account"
+
+
+def authorize_view(partner: SandboxPartner):
+    """The partner's consent page: an account picker and the requested scopes.
+
+    - Preselects the account named by the partner's hint parameter, where it has one;
+      otherwise the account last chosen in this browser (the partner's login session).
+    - Allow: redirects to redirect_uri with code and state; Deny: with the partner's
+      refusal parameters and state.
+    """
+
+    # Exempt from our CSRF check: this page stands in for the partner's own site, so it must not
+    # depend on our app's (Secure-only) CSRF cookie; it is never served in production.
+    @csrf_exempt
+    def view(request, **url_kwargs):  # url_kwargs: e.g. the API version in the path
+        source = request.POST if request.method == "POST" else request.GET
+        client_id = source.get(partner.client_id_param, "")
+        redirect_uri = source.get("redirect_uri", "")
+        state = source.get("state", "")
+        requested = [s for s in re.split(r"[ ,]+", source.get("scope", "")) if s]
+        if client_id != partner.client_id() or not redirect_uri:
+            return HttpResponseBadRequest(
+                render(request, "sandbox/authorize_error.html", {"partner": partner, "client_id": client_id}).content
+            )
+        if request.method == "POST":
+            if source.get("action") == "deny":
+                return HttpResponseRedirect(_add_query(redirect_uri, {**partner.denied_params(), "state": state}))
+            account = _chosen_account(partner, source)
+            if account is None:
+                return HttpResponseBadRequest("Choose an account.")
+            granted = [s for s in source.getlist("grant") if s in requested]  # unchecked: declined
+            code = create_auth_code(partner, account, granted, client_id, redirect_uri)
+            response = HttpResponseRedirect(_add_query(redirect_uri, {"code": code, "state": state}))
+            response.set_cookie(_cookie_name(partner.platform), account.account_id, samesite="Lax")
+            return response
+        accounts = list(
+            SandboxAccount.objects.filter(platform=partner.platform, deleted=False).order_by("name", "account_id")
+        )
+        hint = source.get(partner.hint_param, "") if partner.hint_param else ""
+        preselected = hint or request.COOKIES.get(_cookie_name(partner.platform), "")
+        if not any(a.account_id == preselected for a in accounts):
+            preselected = accounts[0].account_id if accounts else ""
+        return render(
+            request,
+            "sandbox/authorize.html",
+            {
+                "partner": partner,
+                "accounts": accounts,
+                "preselected": preselected,
+                "requested": requested,
+                "scope": source.get("scope", ""),
+                "client_id": client_id,
+                "client_id_param": partner.client_id_param,
+                "redirect_uri": redirect_uri,
+                "state": state,
+            },
+        )
+
+    return view
+
+
+def _chosen_account(partner: SandboxPartner, source) -> SandboxAccount | None:
+    new_id = source.get("new_account_id", "").strip()
+    if new_id:
+        account, _ = SandboxAccount.objects.get_or_create(
+            platform=partner.platform,
+            account_id=new_id,
+            defaults={"name": source.get("new_account_name", "").strip() or new_id,
+                      "account_type": source.get("new_account_type", "").strip()},
+        )
+        return account
+    return SandboxAccount.objects.filter(
+        platform=partner.platform, account_id=source.get("account", ""), deleted=False
+    ).first()
+
+
+# ---------------------------------------------------------------- objects
+
+def numeric_id(digits: int = 17, prefix: str = "") -> str:
+    """A partner-style numeric id (Meta, TikTok post ids)."""
+    body = "".join(secrets.choice("0123456789") for _ in range(digits - len(prefix)))
+    return prefix + body
+
+
+def log_id() -> str:
+    """A request id in the style TikTok and others put in their bodies."""
+    return timezone.now().strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()

@@ -1,0 +1,229 @@
+"""Ops' admin for the recovery app."""
+
+import json
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+from waffle.admin import FlagAdmin
+
+from recovery.deadletter import (
+    DeadLetterNotRequeueable,
+    dead_letter_discard,
+    dead_letter_requeue,
+    dead_letter_resolve,
+)
+from recovery.flags import flags_for_tenant
+from recovery.models import DeadLetter, TenantFlag, UnmappedError
+
+
+@admin.register(TenantFlag)
+class TenantFlagAdmin(FlagAdmin):
+    """Waffle's flag admin plus the per-tenant rollout: on list, off list, percentage of tenants.
+
+    Saving flushes the flag's cache entries on commit (waffle's save and
+    recovery.receivers), so every web and worker process sees the change at once.
+    """
+
+    list_display = ("name", "everyone", "tenant_percent", "listed_on", "listed_off", "modified", "note")
+    list_filter = ("everyone",)
+    ordering = ("name",)
+    filter_horizontal = ("tenants", "excluded_tenants")
+    fieldsets = (
+        (None, {"fields": ("name", "note")}),
+        (
+            "Per-tenant rollout",
+            {
+                "description": (
+                    "First match wins: listed off; listed on; Everyone Yes/No; inside the tenant "
+                    "percentage (a fixed hash of flag and tenant, so raising it never turns a tenant "
+                    "off); otherwise off. See docs/flags.md."
+                ),
+                "fields": ("everyone", "tenants", "excluded_tenants", "tenant_percent"),
+            },
+        ),
+        (
+            "Waffle's per-user rules (only for users with no tenant, such as operators)",
+            {
+                "classes": ("collapse",),
+                "fields": ("superusers", "staff", "authenticated", "users", "groups", "percent", "testing", "rollout", "languages"),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        # The list's counts in the list's one query, not one per row.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                listed_on_count=Count("tenants", distinct=True),
+                listed_off_count=Count("excluded_tenants", distinct=True),
+            )
+        )
+
+    @admin.display(description="Tenants listed on", ordering="listed_on_count")
+    def listed_on(self, flag):
+        return flag.listed_on_count
+
+    @admin.display(description="Tenants listed off", ordering="listed_off_count")
+    def listed_off(self, flag):
+        return flag.listed_off_count
+
+
+def flags_for_tenant_table(tenant_id: int | None):
+    """An HTML table of every flag, on or off for the tenant, and why (for the tenant's admin page)."""
+    if tenant_id is None:
+        return "Shown once the tenant is saved."
+    rows = format_html_join(
+        "",
+        '<tr><td>{}</td><td><strong>{}</strong></td><td>{}</td></tr>',
+        ((name, "on" if decision.on else "off", decision.reason) for name, decision in flags_for_tenant(tenant_id)),
+    )
+    return format_html(
+        '<table class="tenant-flags"><thead><tr><th>Flag</th><th>For this tenant</th><th>Why</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+@admin.register(UnmappedError)
+class UnmappedErrorAdmin(admin.ModelAdmin):
+    """Partner errors the classifier called UNKNOWN, one row per body shape, for ops to map.
+
+    Rows come only from the classifier (recovery.unmapped); ops read the masked
+    sample and tick "mapped" once a rule and a test cover the error.
+    """
+
+    list_display = ("platform", "http_status", "count", "first_seen_at", "last_seen_at", "mapped", "short_signature")
+    list_filter = ("mapped", "platform", "http_status")
+    search_fields = ("signature", "sample_body")
+    ordering = ("mapped", "-last_seen_at")
+    date_hierarchy = "last_seen_at"
+    actions = ("mark_mapped",)
+    fields = ("platform", "http_status", "signature", "count", "first_seen_at", "last_seen_at", "mapped", "sample")
+    readonly_fields = ("platform", "http_status", "signature", "count", "first_seen_at", "last_seen_at", "sample")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Signature")
+    def short_signature(self, row):
+        return row.signature[:12]
+
+    @admin.display(description="Sample body (secrets masked)")
+    def sample(self, row):
+        return format_html('<pre style="white-space: pre-wrap; max-width: 60em">{}</pre>', row.sample_body)
+
+    @admin.action(description="Mark selected errors as mapped")
+    def mark_mapped(self, request, queryset):
+        from recovery.unmapped import unmapped_mark_mapped
+
+        count = unmapped_mark_mapped(queryset)
+        self.message_user(request, f"{count} unmapped error(s) marked as mapped.")
+
+
+class DeadLetterAgeFilter(admin.SimpleListFilter):
+    """How long ago the job last failed."""
+
+    title = "age"
+    parameter_name = "age"
+    _BOUNDS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+
+    def lookups(self, request, model_admin):
+        return (("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("older", "Older than 7 days"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        now = timezone.now()
+        if value in self._BOUNDS:
+            return queryset.filter(last_failed_at__gte=now - self._BOUNDS[value])
+        if value == "older":
+            return queryset.filter(last_failed_at__lt=now - self._BOUNDS["7d"])
+        return queryset
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """The dead-letter queue: jobs that failed for good, with their classification.
+
+    Requeue sends a job through its pipeline again (recovery.deadletter); discard
+    and resolve close a letter with who and when. Letters are a record: no add,
+    no edit, no delete.
+    """
+
+    list_display = (
+        "id", "last_failed_at", "tenant", "platform", "error_code", "job_kind", "status", "attempts", "age",
+    )
+    list_filter = (
+        ("tenant", admin.RelatedOnlyFieldListFilter), "platform", "error_code", "status", DeadLetterAgeFilter,
+    )
+    list_select_related = ("tenant",)
+    search_fields = ("error_code", "classification__partner_message")
+    ordering = ("-last_failed_at",)
+    actions = ("requeue", "discard", "resolve")
+    fieldsets = (
+        (None, {"fields": ("job_kind", "status", "tenant", "connection", "post", "platform", "error_code")}),
+        ("Failure", {"fields": ("attempts", "first_failed_at", "last_failed_at", "user_message", "classification_json")}),
+        ("Job", {"fields": ("payload_json",)}),
+        ("Handled", {"fields": ("resolved_by", "resolved_at", "created_at")}),
+    )
+    readonly_fields = (
+        "job_kind", "status", "tenant", "connection", "post", "platform", "error_code", "attempts",
+        "first_failed_at", "last_failed_at", "user_message", "classification_json", "payload_json",
+        "resolved_by", "resolved_at", "created_at",
+    )
+
+    def get_queryset(self, request):
+        # The detail page names the connection: load it without its token columns.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("tenant", "connection", "post")
+            .defer("connection__access_token", "connection__refresh_token")
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Age", ordering="last_failed_at")
+    def age(self, letter):
+        return timesince(letter.first_failed_at)
+
+    @admin.display(description="What the user is told")
+    def user_message(self, letter):
+        details = letter.classification or {}
+        return f"{details.get('user_message', '')} {details.get('recovery_action', '')}".strip()
+
+    @admin.display(description="Classification")
+    def classification_json(self, letter):
+        return format_html("<pre>{}</pre>", json.dumps(letter.classification, indent=2, sort_keys=True))
+
+    @admin.display(description="Payload")
+    def payload_json(self, letter):
+        return format_html("<pre>{}</pre>", json.dumps(letter.payload, indent=2, sort_keys=True))
+
+    @admin.action(description="Requeue: run the selected jobs again through the pipeline")
+    def requeue(self, request, queryset):
+        try:
+            count = dead_letter_requeue(queryset.values_list("pk", flat=True), user=request.user)
+        except DeadLetterNotRequeueable as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+            return
+        self.message_user(request, f"{count} job(s) requeued; letters that were not open were left as they are.")
+
+    @admin.action(description="Discard: close without running again")
+    def discard(self, request, queryset):
+        count = dead_letter_discard(queryset.values_list("pk", flat=True), user=request.user)
+        self.message_user(request, f"{count} letter(s) discarded.")
+
+    @admin.action(description="Resolve: the problem was fixed another way")
+    def resolve(self, request, queryset):
+        count = dead_letter_resolve(queryset.values_list("pk", flat=True), user=request.user)
+        self.message_user(request, f"{count} letter(s) resolved.")

@@ -1,0 +1,238 @@
+"""Pausing a connection when its partner refuses it, and resuming it.
+
+The pipeline, pings, webhooks and ops (the admin actions) all pause and resume
+through these two services, so the rules live once:
+
+- A pause and its audit row are written in one transaction, with the
+  connection's row locked (`select_for_update`), so two workers that pause the
+  same connection at once write one audit row between them.
+- Only an active connection is paused; pausing one that is not active
+  (already paused, revoked, inactive) changes nothing and writes nothing.
+- A reason that a reconnect fixes (requires_reauth) leaves the connection in
+  ATTENTION ("Needs reconnect"); any other pausing reason in PAUSED.
+- A connection is always looked up by (tenant_id, connection_id): another
+  tenant's connection is never touched (ConnectionNotFound).
+- The connection's posts are not touched: they wait. Resume publishes nothing;
+  it returns the ids of the posts waiting for the reconnect so its caller can
+  re-enqueue them after the commit.
+
+Whether a tenant gets auto-pause at all (RECOVERY_AUTOPAUSE_ENABLED) is the
+caller's decision: these services do what they are asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from connections.models import Connection, ConnectionAudit, Post
+from recovery.taxonomy import TAXONOMY, ErrorCode, TaxonomyEntry, get_taxonomy_entry
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which a connection counts as paused (ops' paused view, the banner).
+PAUSED_STATUSES = (Connection.Status.ATTENTION, Connection.Status.PAUSED)
+# Statuses resume brings back to ACTIVE. REVOKED is here because the way back
+# from a revocation is a reconnect, which ends by resuming. INACTIVE is not:
+# that is a user's own choice to switch the channel off.
+RESUMABLE_STATUSES = (*PAUSED_STATUSES, Connection.Status.REVOKED)
+
+# The fields a pause or resume writes (never the token columns).
+_PAUSE_FIELDS = ["status", "health_status", "pause_reason", "pause_description", "paused_at", "updated_at"]
+
+
+class ConnectionNotFound(LookupError):
+    """No connection with this id in this tenant (it may exist in another one)."""
+
+
+@dataclass(frozen=True)
+class PauseReason:
+    """Why a connection is paused: a taxonomy code and what it tells ops and the user."""
+
+    code: str
+    description: str
+    recovery_action: str
+    requires_reauth: bool
+
+    def as_audit_details(self) -> dict:
+        return {
+            "reason_code": self.code,
+            "description": self.description,
+            "recovery_action": self.recovery_action,
+            "requires_reauth": self.requires_reauth,
+        }
+
+
+@dataclass(frozen=True)
+class PauseResult:
+    connection: Connection
+    changed: bool  # False: it was not active (already paused, revoked or inactive), nothing was written
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    connection: Connection
+    changed: bool  # False: it was not paused, nothing was written
+    # The hook for re-enqueueing: posts of this connection in waiting_reconnect,
+    # oldest schedule first. Resume itself does not publish them.
+    waiting_post_ids: list[int] = field(default_factory=list)
+
+
+def pause_reason_codes() -> list[ErrorCode]:
+    """The taxonomy codes that pause a channel (the choices ops get in the admin)."""
+    return [code for code, entry in TAXONOMY.items() if entry.pauses_channel]
+
+
+def build_pause_reason(code: ErrorCode | str) -> PauseReason:
+    """The PauseReason of a taxonomy code.
+
+    - ValueError for a code the taxonomy does not know, or one that does not
+      pause a channel (a rate limit or a content error never pauses).
+    """
+    try:
+        entry: TaxonomyEntry = get_taxonomy_entry(code)
+    except (ValueError, KeyError):
+        raise ValueError(f"{code!r} is not an error code of the taxonomy.") from None
+    if not entry.pauses_channel:
+        raise ValueError(f"{entry.code.value} does not pause a channel.")
+    return PauseReason(
+        code=entry.code.value,
+        description=entry.description,
+        recovery_action=entry.recovery_action,
+        requires_reauth=entry.requires_reauth,
+    )
+
+
+def _as_pause_reason(reason) -> PauseReason:
+    if isinstance(reason, PauseReason):
+        return reason
+    # A ClassifiedError (or anything else carrying a taxonomy code).
+    return build_pause_reason(getattr(reason, "code", reason))
+
+
+def _locked_connection(tenant_id: int, connection_id: int) -> Connection:
+    """The connection row, locked until the transaction ends; tokens are not loaded.
+
+    Deferring the token columns keeps a pause working even when the tokens
+    cannot be decrypted (a mis-set key is one more reason to pause, not a crash).
+    """
+    try:
+        return (
+            Connection.objects.select_for_update()
+            .defer("access_token", "refresh_token")
+            .get(pk=connection_id, tenant_id=tenant_id)
+        )
+    except Connection.DoesNotExist:
+        raise ConnectionNotFound(f"No connection {connection_id} in tenant {tenant_id}.") from None
+
+
+def auto_pause_connection(tenant_id: int, connection_id: int, reason, actor: str = "system", extra_details=None):
+    """Pause a connection for `reason`; returns PauseResult(connection, changed).
+
+    `reason`: an ErrorCode, its name, a PauseReason, or a ClassifiedError.
+    `actor`: "system", "ops:<username>", "partner:<platform>", "user:<id>".
+    `extra_details`: more JSON-safe facts for the audit row (partner code,
+    missing scopes, the post that hit the error); never tokens.
+
+    Rules:
+    - an active connection becomes ATTENTION (reconnect fixes it) or PAUSED,
+      health CRITICAL, with pause_reason, pause_description and paused_at set,
+      and exactly one `auto_pause` audit row, all in one transaction;
+    - a connection that is not active is left exactly as it is (changed=False);
+    - ConnectionNotFound when the connection is not the tenant's;
+    - its posts are not touched: they wait for the resume.
+    """
+    pause_reason = _as_pause_reason(reason)
+    with transaction.atomic():
+        connection = _locked_connection(tenant_id, connection_id)
+        if connection.status != Connection.Status.ACTIVE:
+            return PauseResult(connection, changed=False)
+        connection.status = (
+            Connection.Status.ATTENTION if pause_reason.requires_reauth else Connection.Status.PAUSED
+        )
+        connection.health_status = Connection.Health.CRITICAL
+        connection.pause_reason = pause_reason.code
+        connection.pause_description = pause_reason.description
+        connection.paused_at = timezone.now()
+        connection.save(update_fields=_PAUSE_FIELDS)
+        details = {**(extra_details or {}), **pause_reason.as_audit_details()}
+        ConnectionAudit.objects.create(
+            connection=connection, action=ConnectionAudit.Action.AUTO_PAUSE, details=details, actor=actor
+        )
+    logger.info(
+        "connection paused",
+        extra={
+            "tenantId": tenant_id,
+            "connectionId": connection_id,
+            "platform": connection.platform,
+            "status": connection.status,
+            "reasonCode": pause_reason.code,
+            "actor": actor,
+        },
+    )
+    return PauseResult(connection, changed=True)
+
+
+def resume_connection(tenant_id: int, connection_id: int, actor: str | None = None) -> ResumeResult:
+    """Make a paused (or revoked) connection active again; returns ResumeResult.
+
+    Rules:
+    - status ACTIVE, health HEALTHY, the pause fields cleared, and one `resume`
+      audit row (with the reason it was paused for), in one transaction;
+    - an active or inactive connection is left as it is (changed=False);
+    - ConnectionNotFound when the connection is not the tenant's;
+    - nothing is published here: `waiting_post_ids` lists the posts waiting
+      for this reconnect, for the caller to re-enqueue once this has committed.
+    """
+    actor = actor or "system"
+    with transaction.atomic():
+        connection = _locked_connection(tenant_id, connection_id)
+        if connection.status not in RESUMABLE_STATUSES:
+            return ResumeResult(connection, changed=False)
+        details = {
+            "previous_status": connection.status,
+            "reason_code": connection.pause_reason,
+            "paused_at": connection.paused_at.isoformat() if connection.paused_at else None,
+        }
+        connection.status = Connection.Status.ACTIVE
+        connection.health_status = Connection.Health.HEALTHY
+        connection.pause_reason = ""
+        connection.pause_description = ""
+        connection.paused_at = None
+        connection.save(update_fields=_PAUSE_FIELDS)
+        ConnectionAudit.objects.create(
+            connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
+        )
+        waiting_post_ids = list(
+            Post.objects.filter(connection_id=connection.pk, status=Post.Status.WAITING_RECONNECT)
+            .order_by("scheduled_at", "pk")
+            .values_list("pk", flat=True)
+        )
+    logger.info(
+        "connection resumed",
+        extra={
+            "tenantId": tenant_id,
+            "connectionId": connection_id,
+            "platform": connection.platform,
+            "status": connection.status,
+            "waitingPosts": len(waiting_post_ids),
+            "actor": actor,
+        },
+    )
+    return ResumeResult(connection, changed=True, waiting_post_ids=waiting_post_ids)
+
+
+def get_paused_connections(tenant_id: int | None = None):
+    """Paused and needs-reconnect connections, oldest pause first, with their tenant; tokens not loaded."""
+    queryset = (
+        Connection.objects.filter(status__in=PAUSED_STATUSES)
+        .select_related("tenant")
+        .defer("access_token", "refresh_token")
+        .order_by("paused_at", "pk")
+    )
+    if tenant_id is not None:
+        queryset = queryset.filter(tenant_id=tenant_id)
+    return queryset

@@ -1,0 +1,72 @@
+"""RQ entry points of the recovery app: take ids, load rows, call a service.
+
+Each job first closes database connections that are too old or broken: the
+worker is a long-lived process (SimpleWorker, no fork per job), so nothing
+else does what a request's start does for a web process.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from connections.models import Post
+from recovery.publishing import post_publish, post_recover_abandoned, publish_queue
+from recovery.sweeper import posts_enqueue_due, posts_sweep
+
+logger = logging.getLogger(__name__)
+
+
+def post_publish_job(post_id: int) -> str:
+    """Publish one post (recovery.publishing.post_publish); returns the outcome's name."""
+    close_old_connections()
+    return post_publish(post_id).value
+
+
+def post_publish_failed(job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ on_failure callback of the publish job: the job raised, or RQ found it abandoned.
+
+    The post may be left `publishing`. It is recovered once its lease expires
+    (post_recover_abandoned, which does nothing for a post that is not stuck):
+    now if it already has, else by a recovery job scheduled for that moment.
+    The sweeper does the same on its own schedule; this is the faster path.
+    """
+    close_old_connections()
+    post_id = job.args[0] if job.args else None
+    logger.warning(
+        "publish job failed",
+        extra={"postId": post_id, "jobId": job.id, "error": getattr(exc_type, "__name__", str(exc_type))},
+    )
+    post = Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHING).only("updated_at").first()
+    if post is None:
+        return
+    due = post.updated_at + timedelta(seconds=settings.PUBLISH_LEASE_S + 1)
+    if due <= timezone.now():
+        post_recover_abandoned(post_id)
+    else:
+        publish_queue().enqueue_at(
+            due, "recovery.jobs.post_recover_job", post_id, description=f"post_recover(post_id={post_id})"
+        )
+
+
+def post_recover_job(post_id: int) -> str | None:
+    """Recover one post abandoned mid-publish (recovery.publishing.post_recover_abandoned)."""
+    close_old_connections()
+    outcome = post_recover_abandoned(post_id)
+    return outcome.value if outcome else None
+
+
+def posts_enqueue_due_job() -> int:
+    """Cron: enqueue the posts that came due (recovery.sweeper.posts_enqueue_due)."""
+    close_old_connections()
+    return posts_enqueue_due()
+
+
+def posts_sweep_job() -> dict:
+    """Cron: recover abandoned publishes and re-enqueue lost jobs (recovery.sweeper.posts_sweep)."""
+    close_old_connections()
+    return posts_sweep()

@@ -1,0 +1,188 @@
+"""The TikTok connector against the sandbox TikTok over real HTTP."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from connections.models import Connection
+from connections.platforms.base import PartnerError, get_connector, get_connector_class
+from connections.sandbox import faults
+from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
+from recovery.classifier import classify_system_error
+from tests.connections.sandbox_helpers import assert_secrets_absent, consent, linked_connection
+from tests.factories import PostFactory
+
+OPEN_ID = "-000QW3rtyUiOpAsDfGhJkL"
+
+
+@pytest.fixture
+def creator(sandbox, tenant):
+    return linked_connection("tiktok", tenant=tenant, external_account_id=OPEN_ID,
+                             external_account_name="Acme on TikTok")
+
+
+def publish(connection, **fields):
+    post = PostFactory(connection=connection, tenant=connection.tenant, **fields)
+    return get_connector(connection).publish(post)
+
+
+def video(base, query=""):
+    return [{"type": "video", "url": f"{base}/sandbox/media/clip.mp4{query}"}]
+
+
+def test_video_post_queries_the_creator_then_inits_and_waits_for_completion(creator, sandbox):
+    result = publish(creator, kind="video", content="Our new oven #bakery", media=video(sandbox))
+
+    assert result.partner_post_id.isdigit()
+    paths = [r.path for r in SandboxRequest.objects.all()]
+    assert paths == ["/v2/post/publish/creator_info/query/", "/v2/post/publish/video/init/",
+                     "/v2/post/publish/status/fetch/", "/v2/post/publish/status/fetch/"]
+    init = json.loads(SandboxRequest.objects.get(path="/v2/post/publish/video/init/").request_body)
+    assert init["post_info"]["privacy_level"] == "PUBLIC_TO_EVERYONE"
+    assert init["source_info"] == {"source": "PULL_FROM_URL", "video_url": f"{sandbox}/sandbox/media/clip.mp4"}
+
+
+def test_photo_post_goes_to_content_init(creator, sandbox):
+    images = [{"type": "image", "url": f"{sandbox}/sandbox/media/{n}.jpg"} for n in range(2)]
+    publish(creator, kind="carousel", content="Two loaves", media=images)
+    sent = json.loads(SandboxRequest.objects.get(path="/v2/post/publish/content/init/").request_body)
+    assert sent["media_type"] == "PHOTO" and sent["post_mode"] == "DIRECT_POST"
+    assert len(sent["source_info"]["photo_images"]) == 2
+
+
+def test_an_unaudited_app_posts_privately(creator, sandbox):
+    SandboxAccount.objects.filter(account_id=OPEN_ID).update(extra={"privacy_level_options": ["SELF_ONLY"]})
+    publish(creator, kind="video", content="Private", media=video(sandbox))
+    sent = json.loads(SandboxRequest.objects.get(path="/v2/post/publish/video/init/").request_body)
+    assert sent["post_info"]["privacy_level"] == "SELF_ONLY"
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("file_format_check_failed", "MEDIA_ERROR"),
+    ("spam_risk_text", "CONTENT_REJECTED"),
+    ("internal", "PARTNER_UNAVAILABLE"),
+])
+def test_a_publish_that_fails_later_reports_the_fail_reason(creator, sandbox, reason, expected):
+    images = [{"type": "image", "url": f"{sandbox}/sandbox/media/a.jpg?fail_reason={reason}"}]
+    with pytest.raises(PartnerError) as caught:
+        publish(creator, kind="image", content="Will fail", media=images)
+    assert caught.value.status == 200 and caught.value.body["data"]["fail_reason"] == reason
+    assert caught.value.classify().code.value == expected
+
+
+def test_ping_and_account_info(creator):
+    assert get_connector(creator).ping().account_id == OPEN_ID
+    info = get_connector(creator).account_info()
+    assert (info.name, info.scopes) == ("Acme on TikTok", ["user.info.basic", "video.publish", "video.upload"])
+
+
+def test_refresh_rotates_the_refresh_token(creator):
+    tokens = get_connector(creator).refresh()
+    assert tokens.access_token != creator.access_token
+    assert tokens.refresh_token and tokens.refresh_token != creator.refresh_token
+    assert tokens.expires_at > timezone.now() + timedelta(hours=23)
+    # The spent refresh token is dead: a second (losing) refresh with it fails.
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).refresh()
+    assert caught.value.body["error"] == "invalid_grant"
+    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert_secrets_absent(tokens.access_token, tokens.refresh_token, creator.refresh_token)
+
+
+def test_expired_access_token_is_auth_expired_and_a_refresh_heals_it(creator):
+    faults.set_fault("tiktok", faults.EXPIRE_TOKEN, account_id=OPEN_ID)
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).ping()
+    assert caught.value.status == 401
+    assert caught.value.classify().code.value == "AUTH_EXPIRED"
+    creator.access_token = get_connector(creator).refresh().access_token
+    assert get_connector(creator).ping().account_id == OPEN_ID
+
+
+def test_revoked_access_looks_expired_until_the_refresh_fails(creator):
+    faults.set_fault("tiktok", faults.REVOKE_TOKEN, account_id=OPEN_ID)
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).ping()
+    assert caught.value.classify().code.value == "AUTH_EXPIRED"  # TikTok's one code for both
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).refresh()
+    assert caught.value.classify().code.value == "REFRESH_FAILED"
+
+
+def test_oauth_round_trip(sandbox, tenant):
+    SandboxAccount.objects.create(platform="tiktok", account_id="-000creatorA", name="Creator A")
+    connector_class = get_connector_class("tiktok")
+    redirect_uri = "https://app.example.com/connections/callback/tiktok"
+    url = connector_class.authorize_url(state="st-tt", redirect_uri=redirect_uri,
+                                        scopes=connector_class.default_scopes())
+    assert url.startswith(f"{sandbox}/sandbox/tiktok/v2/auth/authorize/?client_key=")
+
+    answer = consent(requests.Session(), url)
+    assert answer["state"] == "st-tt"
+    tokens = connector_class.exchange_code(code=answer["code"], redirect_uri=redirect_uri)
+    assert tokens.access_token.startswith("act.") and tokens.refresh_token.startswith("rft.")
+    assert tokens.scopes == ["user.info.basic", "video.publish", "video.upload"]
+    connection = Connection(tenant=tenant, platform="tiktok", access_token=tokens.access_token,
+                            granted_scopes=tokens.scopes)
+    info = connector_class(connection).account_info()
+    assert (info.account_id, info.name) == ("-000creatorA", "Creator A")
+    with pytest.raises(PartnerError) as caught:
+        connector_class.exchange_code(code=answer["code"], redirect_uri=redirect_uri)
+    assert caught.value.body["error"] == "invalid_grant"
+    assert_secrets_absent(tokens.access_token, tokens.refresh_token, answer["code"], "dev-tiktok-secret")
+
+
+FAULTS = [
+    (faults.EXPIRE_TOKEN, {}, "AUTH_EXPIRED"),
+    (faults.REMOVE_SCOPE, {"scope": "video.publish"}, "PERMISSION_INSUFFICIENT"),
+    (faults.RESTRICT_ACCOUNT, {}, "ACCOUNT_RESTRICTED"),
+    (faults.SERVER_ERROR, {"status": 500}, "PARTNER_5XX"),
+    (faults.RATE_LIMIT, {}, "RATE_LIMIT_429"),
+]
+
+
+def test_every_publish_fault_is_answered_as_tiktok_would_and_classified(creator, sandbox):
+    # One test over the table, not one per row: each live-server test pays a database flush.
+    for kind, params, expected in FAULTS:
+        faults.set_fault("tiktok", kind, account_id=OPEN_ID, **params)
+        with pytest.raises(PartnerError) as caught:
+            publish(creator, kind="video", content="Will fail", media=video(sandbox))
+        assert caught.value.classify().code.value == expected, (kind, params, caught.value.body)
+        assert creator.access_token not in str(caught.value)
+        faults.clear_faults()
+    assert not SandboxObject.objects.filter(kind="publish").exists()
+    assert_secrets_absent(creator.access_token)
+
+
+def test_deleted_publish_is_resource_not_found_at_status_fetch(creator, sandbox):
+    faults.set_fault("tiktok", faults.DELETE_TARGET, account_id=OPEN_ID)
+    with pytest.raises(PartnerError) as caught:
+        publish(creator, kind="video", content="Gone", media=video(sandbox))
+    assert caught.value.body["error"]["code"] == "invalid_publish_id"
+    assert caught.value.classify().code.value == "RESOURCE_NOT_FOUND"
+
+
+def test_rate_limit_waits_at_least_the_window(creator):
+    faults.set_fault("tiktok", faults.RATE_LIMIT)
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).ping()
+    assert caught.value.classify().retry_after_s >= 60
+
+
+def test_unknown_token_is_auth_invalid(creator):
+    creator.access_token = "act.never-issued"
+    with pytest.raises(PartnerError) as caught:
+        get_connector(creator).ping()
+    assert caught.value.status == 200 and caught.value.body["error"]["code"] == "access_token_invalid"
+    assert caught.value.classify().code.value == "AUTH_INVALID"
+
+
+def test_timeout_fault_is_a_read_timeout(creator, settings):
+    settings.PARTNER_READ_TIMEOUT_S = 0.5
+    faults.set_fault("tiktok", faults.TIMEOUT, seconds=1)
+    with pytest.raises(requests.ReadTimeout) as caught:
+        get_connector(creator).ping()
+    assert classify_system_error(caught.value).code.value == "TIMEOUT"

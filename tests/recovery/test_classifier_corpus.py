@@ -1,0 +1,64 @@
+"""Every labelled case in the shared error corpus gets its expected code (and retry delay).
+
+The corpus lives beside the repository (<repo>/../shared/error-corpus/cases.json,
+as in CI); ERROR_CORPUS points elsewhere. A missing corpus fails the run: a
+classifier that is not checked against it is not tested.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from recovery.classifier import classify_named_system_error, classify_partner_error
+from recovery.classifier.parsing import seconds_until_next_utc_midnight
+from recovery.taxonomy import ErrorCode
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(os.environ.get("ERROR_CORPUS") or REPO.parent / "shared" / "error-corpus" / "cases.json")
+
+
+def _load_cases():
+    try:
+        cases = json.loads(CORPUS.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [pytest.param({"error": f"{CORPUS}: {exc}"}, id="corpus-unreadable")]
+    return [pytest.param(case, id=case["id"]) for case in cases]
+
+
+CASES = _load_cases()
+
+
+def classify_case(case):
+    if case["platform"] == "system":
+        return classify_named_system_error(case["exception"], case["message"])
+    return classify_partner_error(case["platform"], case["http_status"], case["body"], case["headers"])
+
+
+def test_corpus_is_there_and_covers_every_partner():
+    assert CORPUS.is_file(), f"error corpus not found at {CORPUS} (set ERROR_CORPUS)"
+    platforms = {p.values[0]["platform"] for p in CASES}
+    assert {"meta", "linkedin", "tiktok", "gbp", "mailchimp", "system"} <= platforms
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_case_gets_its_expected_code(case):
+    assert "error" not in case, case.get("error")
+    classified = classify_case(case)
+    assert classified.code.value == case["expected"], (
+        f"{case['id']}: got {classified.code.value} ({classified.partner_code}), expected {case['expected']}"
+    )
+    if case.get("retry_after_s") is not None:
+        assert classified.retry_after_s == pytest.approx(case["retry_after_s"], abs=1)
+
+
+@pytest.mark.django_db
+def test_linkedin_daily_throttle_retries_at_next_utc_midnight():
+    daily = [p.values[0] for p in CASES if p.values[0].get("platform") == "linkedin" and p.values[0]["http_status"] == 429]
+    assert daily, "the corpus has a LinkedIn 429"
+    for case in daily:
+        classified = classify_case(case)
+        assert classified.code is ErrorCode.QUOTA_EXCEEDED
+        assert classified.retry_after_s == pytest.approx(seconds_until_next_utc_midnight(), abs=2)
