@@ -8,3 +8,5 @@ SANDBOX_ENABLED = True
 SECURE_SSL_REDIRECT = False
 # Tests do not run collectstatic: the manifest storage would fail every admin page.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# Live-server threads would hold pooled connections open and delay dropping the test database.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -176,7 +176,9 @@ def auto_pause_connection(tenant_id: int, connection_id: int, reason, actor: str
     return PauseResult(connection, changed=True)
 
 
-def resume_connection(tenant_id: int, connection_id: int, actor: str | None = None) -> ResumeResult:
+def resume_connection(
+    tenant_id: int, connection_id: int, actor: str | None = None, *, release_waiting_posts: bool = True
+) -> ResumeResult:
     """Make a paused (or revoked) connection active again; returns ResumeResult.
 
     Rules:
@@ -184,8 +186,11 @@ def resume_connection(tenant_id: int, connection_id: int, actor: str | None = No
       audit row (with the reason it was paused for), in one transaction;
     - an active or inactive connection is left as it is (changed=False);
     - ConnectionNotFound when the connection is not the tenant's;
-    - nothing is published here: `waiting_post_ids` lists the posts waiting
-      for this reconnect, for the caller to re-enqueue once this has committed.
+    - the posts that waited for this reconnect go back to the pipeline in the
+      same transaction (recovery.publishing.posts_release_waiting: due ones
+      are enqueued once it commits); `waiting_post_ids` lists them. With
+      release_waiting_posts=False they keep waiting, for a caller that lets
+      the user choose what to send (backfill).
     """
     actor = actor or "system"
     with transaction.atomic():
@@ -206,11 +211,17 @@ def resume_connection(tenant_id: int, connection_id: int, actor: str | None = No
         ConnectionAudit.objects.create(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )
-        waiting_post_ids = list(
-            Post.objects.filter(connection_id=connection.pk, status=Post.Status.WAITING_RECONNECT)
-            .order_by("scheduled_at", "pk")
-            .values_list("pk", flat=True)
-        )
+        if release_waiting_posts:
+            # Imported here: the pipeline imports this module to pause connections.
+            from recovery.publishing import posts_release_waiting
+
+            waiting_post_ids = posts_release_waiting(connection.pk)
+        else:
+            waiting_post_ids = list(
+                Post.objects.filter(connection_id=connection.pk, status=Post.Status.WAITING_RECONNECT)
+                .order_by("scheduled_at", "pk")
+                .values_list("pk", flat=True)
+            )
     logger.info(
         "connection resumed",
         extra={

@@ -3,6 +3,7 @@
 from dataclasses import FrozenInstanceError
 from datetime import timedelta
 
+import django_rq
 import pytest
 from django.test import override_settings
 from django.utils import timezone
@@ -169,28 +170,49 @@ def test_resume_restores_active_and_healthy_clears_the_pause_and_audits(tenant):
     assert connection.audits.count() == 2
 
 
-def test_resume_returns_the_waiting_posts_and_publishes_nothing(tenant):
+def _paused_connection_with_waiting_posts(tenant):
     connection = ConnectionFactory(tenant=tenant)
     auto_pause_connection(tenant.pk, connection.pk, "AUTH_EXPIRED")
     now = timezone.now()
-    later = PostFactory(connection=connection, status=Post.Status.WAITING_RECONNECT, scheduled_at=now)
-    earlier = PostFactory(
-        connection=connection,
-        status=Post.Status.WAITING_RECONNECT,
-        scheduled_at=now - timedelta(hours=2),
+    later = PostFactory(
+        connection=connection, status=Post.Status.WAITING_RECONNECT, scheduled_at=now + timedelta(hours=1)
     )
-    scheduled = PostFactory(connection=connection)
+    earlier = PostFactory(
+        connection=connection, status=Post.Status.WAITING_RECONNECT, scheduled_at=now - timedelta(hours=2)
+    )
+    scheduled = PostFactory(connection=connection, scheduled_at=now + timedelta(hours=3))
     PostFactory(status=Post.Status.WAITING_RECONNECT)  # another connection's
+    return connection, earlier, later, scheduled
 
-    result = resume_connection(tenant.pk, connection.pk)
+
+def test_resume_sends_the_waiting_posts_back_to_the_pipeline(tenant, django_capture_on_commit_callbacks):
+    connection, earlier, later, scheduled = _paused_connection_with_waiting_posts(tenant)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = resume_connection(tenant.pk, connection.pk)
 
     assert result.waiting_post_ids == [earlier.pk, later.pk]
     statuses = dict(Post.objects.filter(connection=connection).values_list("pk", "status"))
     assert statuses == {
-        later.pk: Post.Status.WAITING_RECONNECT,
-        earlier.pk: Post.Status.WAITING_RECONNECT,
+        later.pk: Post.Status.SCHEDULED,
+        earlier.pk: Post.Status.SCHEDULED,
         scheduled.pk: Post.Status.SCHEDULED,
     }
+    # The one already due is on the publish queue now; the later one waits for its time.
+    queued = [job.args for job in django_rq.get_queue("publish").get_jobs()]
+    assert queued == [(earlier.pk,)]
+
+
+def test_resume_can_leave_the_waiting_posts_for_the_user_to_choose(tenant, django_capture_on_commit_callbacks):
+    connection, earlier, later, scheduled = _paused_connection_with_waiting_posts(tenant)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = resume_connection(tenant.pk, connection.pk, release_waiting_posts=False)
+
+    assert result.waiting_post_ids == [earlier.pk, later.pk]
+    assert Post.objects.get(pk=earlier.pk).status == Post.Status.WAITING_RECONNECT
+    assert Post.objects.get(pk=later.pk).status == Post.Status.WAITING_RECONNECT
+    assert django_rq.get_queue("publish").count == 0
 
 
 def test_resuming_an_active_connection_is_a_no_op(tenant):

@@ -11,7 +11,7 @@ from connections.sandbox import faults
 from connections.sandbox.models import SandboxObject, SandboxRequest
 from recovery.autopause import resume_connection
 from recovery.models import DeadLetter
-from recovery.publishing import enqueue_post_publish, posts_release_waiting
+from recovery.publishing import enqueue_post_publish
 from recovery.sweeper import posts_sweep
 from recovery.taxonomy import get_taxonomy_entry
 from tests.connections.sandbox_helpers import linked_connection
@@ -182,8 +182,7 @@ def test_resume_releases_waiting_posts_and_they_are_published(page, autopause_on
     assert waiting.status == Post.Status.WAITING_RECONNECT
 
     faults.clear_faults()
-    resume_connection(page.tenant_id, page.pk, actor="user:1")
-    assert posts_release_waiting(page.pk) == [waiting.pk]
+    assert resume_connection(page.tenant_id, page.pk, actor="user:1").waiting_post_ids == [waiting.pk]
     run_publish_worker()
 
     waiting.refresh_from_db()
@@ -270,3 +269,43 @@ def test_a_post_whose_job_was_lost_is_enqueued_again_and_published_once(page, se
     assert lost.status == Post.Status.PUBLISHED
     assert planned.status == Post.Status.SCHEDULED
     assert partner_posts().count() == 1
+
+
+def test_an_empty_bucket_defers_the_post_without_counting_an_attempt(page, settings):
+    settings.PUBLISH_RATE_LIMITS = {
+        **settings.PUBLISH_RATE_LIMITS,
+        "meta": {"tenant": {"capacity": 1, "per_second": 0.5}, "app": {"capacity": 100, "per_second": 100.0}},
+    }
+    first, second = due_post(page), due_post(page)
+    enqueue_due()
+
+    run_publish_worker()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Post.Status.PUBLISHED
+    assert second.status == Post.Status.SCHEDULED and second.attempts == 0 and second.last_error_code == ""
+    assert timezone.now() < second.next_attempt_at < timezone.now() + timedelta(seconds=5)  # ~2 s, plus jitter
+    assert len(scheduled_job_ids()) == 1
+    assert partner_posts().count() == 1
+
+
+def test_meta_app_usage_past_the_threshold_holds_every_page_of_the_app(sandbox, tenant, other_tenant, settings):
+    """Throttle before the 429: the usage header on one answer holds the whole app's next calls."""
+    page = page_connection(tenant)
+    other_page = page_connection(other_tenant, "104857600002")
+    faults.set_fault("meta", faults.RATE_LIMIT, account_id=PAGE_ID, usage="app", count=1)
+    throttled = due_post(page, scheduled_at=timezone.now() - timedelta(minutes=1))
+    elsewhere = due_post(other_page)
+    enqueue_due()
+
+    run_publish_worker()
+
+    throttled.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert throttled.status == Post.Status.SCHEDULED and throttled.last_error_code == "RATE_LIMIT_429"
+    # The other tenant's page was not called: its post waits out the app's hold, not an attempt.
+    assert elsewhere.status == Post.Status.SCHEDULED and elsewhere.attempts == 0
+    hold = settings.USAGE_THROTTLE["app_backoff_s"]
+    assert elsewhere.next_attempt_at > timezone.now() + timedelta(seconds=hold - 10)
+    assert not SandboxRequest.objects.filter(path__contains="104857600002").exists()
