@@ -18,7 +18,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-CORPUS = Path(os.environ.get("ERROR_CORPUS") or REPO.parent / "shared" / "error-corpus" / "cases.json")
+# As the corpus test finds it: ERROR_CORPUS, the shared corpus beside the repository, the copy in tests/.
+SHARED_CORPUS = REPO.parent / "shared" / "error-corpus" / "cases.json"
+CORPUS = Path(
+    os.environ.get("ERROR_CORPUS")
+    or (SHARED_CORPUS if SHARED_CORPUS.is_file() else REPO / "tests" / "recovery" / "data" / "error-corpus.json")
+)
 DEFAULT_REPEATS = 200
 
 

@@ -135,7 +135,7 @@ def init_sentry(dsn: str, *, environment: str = "production", release: str | Non
         environment=environment,
         release=release,
         integrations=[DjangoIntegration(), RqIntegration()],
-        send_default_pii=False,
+        # No send_default_pii: off by default, and setting it is deprecated (sentry-sdk 2.7x).
         # Request bodies carry OAuth codes and form tokens; the masking is the second line.
         max_request_body_size="never",
         event_scrubber=EventScrubber(

@@ -10,3 +10,6 @@ SECURE_SSL_REDIRECT = False
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Live-server threads would hold pooled connections open and delay dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Serve static files from the apps' folders (no collectstatic in tests), as DEBUG does.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -201,7 +201,9 @@ class ConnectionAdmin(admin.ModelAdmin):
             return
         changed = 0
         for pk, tenant_id in queryset.values_list("pk", "tenant_id"):
-            changed += auto_pause_connection(tenant_id, pk, reason, actor=ops_actor(request)).changed
+            changed += auto_pause_connection(
+                tenant_id, pk, reason, actor=ops_actor(request), audit_action=ConnectionAudit.Action.PAUSE
+            ).changed
         self._report(request, "Paused", changed, queryset.count() - changed, "was not active")
 
     @admin.action(description="Resume", permissions=["change"])

@@ -371,22 +371,15 @@ def missing_scopes_for(connection, capability: str) -> list[str]:
     return missing_scopes(profile.scope_requirements(capability), granted_scope_set(connection))
 
 
-def connector_kinds(connection) -> set[str] | None:
-    """The kinds our connector for this platform can send (its `supported_kinds`), or None if it does not say.
+def connector_kinds(connection) -> set[str]:
+    """The kinds our connector for this platform can send (its `supported_kinds`).
 
     The matrix says what the partner can publish; a connector may not have every kind yet,
     and a post it cannot send must be refused here, before the call, like any other.
     """
     from connections.platforms.base import get_connector_class
 
-    try:
-        connector_class = get_connector_class(connection.platform)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"connections.platforms.{connection.platform}":
-            raise
-        return None  # no connector yet: nothing is published there anyway
-    supported = getattr(connector_class, "supported_kinds", None)
-    return set(supported(connection.account_type or "")) if supported else None
+    return set(get_connector_class(connection.platform).supported_kinds(connection.account_type or ""))
 
 
 # -- the check --------------------------------------------------------------------
@@ -429,8 +422,9 @@ def _media_format(item: Mapping) -> str:
 
 
 def _media_type(item: Mapping) -> str:
+    """image, video, or link (a URL the post links to: not a media file, counted by no limit)."""
     declared = str(item.get("type") or "").lower()
-    if declared in ("image", "video"):
+    if declared in ("image", "video", "link"):
         return declared
     return "video" if _media_format(item) in _VIDEO_FORMATS else "image"
 
@@ -542,6 +536,7 @@ def check_post(post_or_fields, connection, *, connector_gate: bool = True) -> Ca
     `post_or_fields`: a Post, or a mapping with kind, content and media (the
     form's data before a Post exists). Media items: {"url", "type": "image"|"video",
     "size_bytes", "duration_s", "format"}; a fact an item does not give is not checked.
+    {"type": "link", "url"} items are links the post carries, not media: no limit counts them.
     `connector_gate=False` checks against the partner only (what the matrix says), leaving
     out whether our connector can send the kind yet.
 
@@ -566,8 +561,7 @@ def check_post(post_or_fields, connection, *, connector_gate: bool = True) -> Ca
         return _failure(ErrorCode.CAPABILITY_UNSUPPORTED, connection, "kind", f"{kind!r} is not a kind of post.")
     if not rule.supported:
         return _failure(ErrorCode.CAPABILITY_UNSUPPORTED, connection, "kind", rule.reason)
-    built = connector_kinds(connection) if connector_gate else None
-    if built is not None and kind not in built:
+    if connector_gate and kind not in connector_kinds(connection):
         message = f"{profile.label} {rule.noun} cannot be published from this app yet; choose another kind of post."
         return _failure(ErrorCode.CAPABILITY_UNSUPPORTED, connection, "connector_kind", message)
 

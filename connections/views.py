@@ -2,57 +2,139 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from connections.models import Post
 from connections.queries import get_post_for_user, posts_for_user
-from recovery.publishing import post_confirm_published, post_publish_again
+from recovery.publishing import UNCONFIRMED_MESSAGE, post_confirm_published, post_publish_again
 from recovery.taxonomy import ErrorCode, TaxonomyEntry, get_taxonomy_entry
 
 POSTS_PER_PAGE = 50
-# Statuses whose last error the user must read (a retrying post shows it as a note).
-_PROBLEM_STATUSES = {Post.Status.WAITING_RECONNECT, Post.Status.DEAD, Post.Status.FAILED, Post.Status.UNCONFIRMED}
+
+# The status in the user's words (Post.Status labels are the ops' words, e.g. "Dead-lettered").
+STATUS_LABELS = {
+    Post.Status.SCHEDULED: "Scheduled",
+    Post.Status.PUBLISHING: "Sending",
+    Post.Status.PUBLISHED: "Published",
+    Post.Status.WAITING_RECONNECT: "Waiting for reconnect",
+    Post.Status.UNCONFIRMED: "Check needed",
+    Post.Status.FAILED: "Not sent",
+    Post.Status.DEAD: "Not sent",
+}
+# Statuses that need the user: shown first in the summary, and by the "needs attention" filter.
+ATTENTION_STATUSES = (Post.Status.UNCONFIRMED, Post.Status.DEAD, Post.Status.FAILED, Post.Status.WAITING_RECONNECT)
+
+DEAD_AFTER_RETRIES_TODO = (
+    "Nothing is lost: our support team sees this post in its failed-posts list and can send it again once the "
+    "partner works; contact support if it is urgent."
+)
+DEAD_PAUSING_TODO = "Reconnect the account (or fix it on the partner's site), then schedule this post again."
+# "..., so we paused posting to this account." is true only when auto-pause is on for the tenant.
+_PAUSED_CLAUSE = re.compile(r",? so we paused[^.]*\.")
 
 
 @dataclass(frozen=True)
 class PostRow:
+    """One post as the user reads it: its status in plain words and, for a problem, what happened and what to do."""
+
     post: Post
-    problem: TaxonomyEntry | None  # the taxonomy entry of the error to explain, if any
+    label: str
+    problem: str = ""  # what happened (a post that needs the user)
+    todo: str = ""  # what to do about it
+    note: str = ""  # a post that is being retried: why it waits
 
     @property
-    def is_failure(self) -> bool:
-        return self.post.status in _PROBLEM_STATUSES
-
-    @property
-    def is_retrying(self) -> bool:
-        return self.post.status == Post.Status.SCHEDULED and self.problem is not None
+    def needs_answer(self) -> bool:
+        return self.post.status == Post.Status.UNCONFIRMED
 
 
-def _problem(post: Post) -> TaxonomyEntry | None:
-    """The error to explain: the post's last one, or for a waiting post the connection's pause reason."""
-    code = post.last_error_code
-    if not code and post.status == Post.Status.WAITING_RECONNECT:
-        code = post.connection.pause_reason
-    if not code:
-        return None
+def _entry(code: str) -> TaxonomyEntry:
     try:
         return get_taxonomy_entry(code)
     except ValueError:
         return get_taxonomy_entry(ErrorCode.UNKNOWN)
 
 
+def post_row(post: Post) -> PostRow:
+    """Explain a post by its status and last error code (the taxonomy's user message and recovery action).
+
+    - waiting_reconnect: the channel's pause reason (else the post's last error).
+    - unconfirmed: the user must look at the partner and answer.
+    - dead after a retryable code: its retries were used up, so the taxonomy's
+      "we will retry" is replaced by how many times we tried.
+    - dead after a pausing code (auto-pause off for the tenant): the channel
+      was not paused, so the "we paused" clause is dropped.
+    - scheduled with a last error: a retry is planned; a note says why.
+    """
+    status, code = post.status, post.last_error_code
+    label = STATUS_LABELS.get(status, post.get_status_display())
+    if status == Post.Status.WAITING_RECONNECT:
+        code = post.connection.pause_reason or code
+        if not code:
+            return PostRow(post, label, "This channel is paused; the post goes out once it is reconnected.")
+        entry = _entry(code)
+        return PostRow(post, label, entry.user_message, entry.recovery_action)
+    if status == Post.Status.UNCONFIRMED:
+        account = post.connection.external_account_name or post.connection.external_account_id
+        todo = f"Look at {account} on {post.connection.get_platform_display()}, then tell us:"
+        return PostRow(post, label, post.last_error_message or UNCONFIRMED_MESSAGE, todo)
+    if status in (Post.Status.DEAD, Post.Status.FAILED):
+        entry = _entry(code or ErrorCode.UNKNOWN)
+        if entry.pauses_channel:
+            return PostRow(post, label, f"{_PAUSED_CLAUSE.sub('.', entry.user_message)} This post was not sent.",
+                           DEAD_PAUSING_TODO)
+        if entry.retryable:
+            # A retryable code's message is "<what happened>. We will retry...": keep the first sentence.
+            cause = entry.user_message.split(". ")[0].rstrip(".")
+            tries = "once" if post.attempts == 1 else f"{post.attempts} times"
+            return PostRow(post, label, f"{cause}. We tried {tries}, then stopped: this post was not sent.",
+                           DEAD_AFTER_RETRIES_TODO)
+        return PostRow(post, label, entry.user_message, entry.recovery_action)
+    if status == Post.Status.SCHEDULED and code:
+        return PostRow(post, "Retrying", note=_entry(code).user_message)
+    return PostRow(post, label)
+
+
+def _attention_counts(user) -> dict[str, int]:
+    """How many of the tenant's posts are in each status that needs the user (one query)."""
+    rows = (
+        posts_for_user(user).order_by().filter(status__in=ATTENTION_STATUSES)
+        .values("status").annotate(n=Count("pk"))
+    )
+    counts = {row["status"]: row["n"] for row in rows}
+    return {
+        "to_check": counts.get(Post.Status.UNCONFIRMED, 0),
+        "not_sent": counts.get(Post.Status.DEAD, 0) + counts.get(Post.Status.FAILED, 0),
+        "waiting": counts.get(Post.Status.WAITING_RECONNECT, 0),
+    }
+
+
 @login_required
 def post_list(request):
-    """The user's tenant's posts, newest schedule first, each with its status and what to do about a failure."""
-    page = Paginator(posts_for_user(request.user), POSTS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = [PostRow(post, _problem(post)) for post in page.object_list]
-    return render(request, "connections/posts.html", {"page": page, "rows": rows})
+    """The user's tenant's posts, newest schedule first, each with its status and what to do about a problem.
+
+    `?show=attention` lists only the posts that need the user.
+    """
+    posts = posts_for_user(request.user)
+    attention_only = request.GET.get("show") == "attention"
+    if attention_only:
+        posts = posts.filter(status__in=ATTENTION_STATUSES)
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": [post_row(post) for post in page.object_list],
+        "attention": _attention_counts(request.user),
+        "attention_only": attention_only,
+    }
+    return render(request, "connections/posts.html", context)
 
 
 @login_required

@@ -194,7 +194,8 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     @admin.display(description="Age", ordering="last_failed_at")
     def age(self, letter):
-        return timesince(letter.first_failed_at)
+        # The same age the filter uses: since the job last failed (a reopened letter is young again).
+        return timesince(letter.last_failed_at)
 
     @admin.display(description="What the user is told")
     def user_message(self, letter):

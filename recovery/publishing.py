@@ -51,7 +51,7 @@ from connections.capabilities import check_post, mark_connection_needs_scopes
 from connections.models import Connection, Post
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from recovery.autopause import auto_pause_connection
-from recovery.classifier import classify_system_error, decide
+from recovery.classifier import classify_system_error, decide, should_retry
 from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create, register_requeue_handler
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
 from recovery.policies import get_redis
@@ -79,10 +79,14 @@ LOOKUP_FIRST_CODES = frozenset({ErrorCode.TIMEOUT.value, ErrorCode.NETWORK_ERROR
 THROTTLE_CODES = frozenset({ErrorCode.RATE_LIMIT_429, ErrorCode.QUOTA_EXCEEDED})
 # RQ scheduler precision is 1 s; a job may start a moment before the planned time in the database's clock.
 DUE_SLACK = timedelta(seconds=2)
-ABANDONED_MESSAGE = "The worker stopped while this post was being sent; we check with the partner before sending again."
+# What the user reads on the posts page (Post.last_error_message) when a publish's outcome is unknown.
+ABANDONED_MESSAGE = "Sending this post was interrupted; we check with the partner before sending it again."
+ABANDONED_TOO_OFTEN_MESSAGE = (
+    "Sending this post was interrupted several times before the partner answered, so we stopped trying and "
+    "cannot tell whether it arrived."
+)
 UNCONFIRMED_MESSAGE = (
-    "The partner received this post but did not answer, and it offers no way to check: look at the account "
-    "and tell us whether it was published."
+    "We sent this post, but the partner did not answer and offers no way for us to check whether it arrived."
 )
 
 
@@ -291,7 +295,7 @@ def _fenced(post: Post, claimed_at: datetime):
 
 
 def _lost_claim(post: Post) -> Outcome:
-    logger.warning("publish outcome not written: the claim was taken over", extra={"postId": post.pk})
+    logger.warning("publish outcome not written: the post changed meanwhile", extra={"postId": post.pk})
     return Outcome.SKIPPED
 
 
@@ -374,7 +378,7 @@ def _handle_failure(post, connection, claimed_at, classified: ClassifiedError, e
     if classified.code in THROTTLE_CODES and decision.delay_s:
         block_account(connection.platform, connection.external_account_id, decision.delay_s, classified.code.value)
     if decision.pause and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, post.tenant_id):
-        return _pause_and_wait(post, connection, claimed_at, classified)
+        return _pause_and_wait(post, _fenced(post, claimed_at), classified)
     if decision.retry:
         return _schedule_retry(post, claimed_at, classified, decision.delay_s)
     # Not retryable and not pausing, out of retries, or pausing for a tenant without auto-pause.
@@ -408,19 +412,19 @@ def _schedule_retry(post: Post, claimed_at: datetime, classified: ClassifiedErro
     return Outcome.RETRY_SCHEDULED
 
 
-def _pause_and_wait(post: Post, connection: Connection, claimed_at: datetime, classified: ClassifiedError) -> Outcome:
-    now = timezone.now()
+def _pause_and_wait(post: Post, rows, classified: ClassifiedError) -> Outcome:
+    """The post waits for the reconnect and its channel is paused, in one transaction (`rows`: the fenced post)."""
     with transaction.atomic():
-        updated = _fenced(post, claimed_at).update(
+        updated = rows.update(
             status=Post.Status.WAITING_RECONNECT,
             last_error_code=classified.code.value,
             last_error_message=_message(classified),
             next_attempt_at=None,
-            updated_at=now,
+            updated_at=timezone.now(),
         )
         if not updated:
             return _lost_claim(post)
-        _pause_connection(connection, classified, post.pk)
+        _pause_connection(post.connection, classified, post.pk)
     return Outcome.WAITING_RECONNECT
 
 
@@ -469,20 +473,8 @@ def _fail_unclaimed(post: Post, classified: ClassifiedError) -> Outcome:
     """The capability check refused the post: no partner call, so no attempt and no retry."""
     rows = Post.objects.filter(pk=post.pk, status=Post.Status.SCHEDULED, updated_at=post.updated_at)
     if classified.pauses_channel and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, post.tenant_id):
-        with transaction.atomic():
-            updated = rows.update(
-                status=Post.Status.WAITING_RECONNECT,
-                last_error_code=classified.code.value,
-                last_error_message=_message(classified),
-                next_attempt_at=None,
-                updated_at=timezone.now(),
-            )
-            if not updated:
-                return Outcome.SKIPPED
-            _pause_connection(post.connection, classified, post.pk)
-        return Outcome.WAITING_RECONNECT
-    outcome = _dead_letter(post, rows, classified)
-    return outcome if outcome == Outcome.DEAD else Outcome.SKIPPED
+        return _pause_and_wait(post, rows, classified)
+    return _dead_letter(post, rows, classified)
 
 
 def _defer(post: Post, wait_s: float) -> Outcome:
@@ -531,6 +523,9 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
     - The partner may have the post: where it offers a lookup, the post goes
       back to scheduled marked TIMEOUT, so the job looks it up before sending
       again; otherwise it becomes unconfirmed and the user decides.
+    - An abandoned attempt counts as a TIMEOUT failure: a post whose jobs keep
+      dying (one that crashes its worker) stops once TIMEOUT's retries are used
+      up and becomes unconfirmed too, instead of taking a worker down forever.
     - The lease (settings.PUBLISH_LEASE_S) exceeds the job timeout, so the job
       that claimed the post cannot still be running.
     """
@@ -546,8 +541,9 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
         if post is None:
             return None
         can_look_up = get_connector_class(post.connection.platform).supports_post_lookup
+        retries_left = should_retry(ErrorCode.TIMEOUT, post.attempts - 1)
         rows = Post.objects.filter(pk=post.pk)
-        if can_look_up:
+        if can_look_up and retries_left:
             rows.update(
                 status=Post.Status.SCHEDULED,
                 next_attempt_at=now,
@@ -561,7 +557,7 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
             rows.update(
                 status=Post.Status.UNCONFIRMED,
                 last_error_code=ErrorCode.TIMEOUT.value,
-                last_error_message=UNCONFIRMED_MESSAGE,
+                last_error_message=UNCONFIRMED_MESSAGE if not can_look_up else ABANDONED_TOO_OFTEN_MESSAGE,
                 next_attempt_at=None,
                 updated_at=now,
             )

@@ -135,8 +135,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorCode.PERMISSION_INSUFFICIENT,
             "A scope, role or page permission is missing.",
             Severity.HIGH,
-            "This connection is missing a permission it needs to post (a scope, or your role on the page or "
-            "organisation), so we paused posting to it.",
+            "This connection is missing a permission it needs to post (one not approved when it was connected, "
+            "or your role on the page or organisation), so we paused posting to it.",
             "Click Reconnect and approve every permission asked for; if you lost your role on the page, "
             "ask its admin to restore it first.",
         ),

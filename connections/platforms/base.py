@@ -7,11 +7,18 @@ reconnect flow only ever use this interface.
 Failures:
 - the partner answered with an error: `PartnerError` (status, body, headers),
   which the classifier takes as it is (`exc.classify()`);
+- the partner answered 2xx with something it never sends (an empty body, a proxy's
+  HTML page, JSON that is not an object, an object without a field it documents):
+  also `PartnerError`, with that status and body; it classifies like any answer
+  (usually UNKNOWN, which escalates), never a TypeError or KeyError;
 - no answer (DNS, refused, reset, timeout, TLS): the `requests` exception
   propagates unchanged and goes through `classify_system_error`. For a publish,
-  `requests.ReadTimeout` and a reset after sending mean the outcome is unknown.
+  `requests.ReadTimeout` and a reset after sending mean the outcome is unknown;
+- our side refused the post before any call (a kind or media the connector cannot
+  send): `PostRefused`, a PartnerError with no status that classifies as
+  CAPABILITY_UNSUPPORTED or VALIDATION_ERROR (never retried, nothing was sent).
 Tokens never appear in URLs (they go in headers or form bodies), logs or
-exception text.
+exception text: PartnerError's text is only "<platform> answered HTTP <status>".
 
 Shared helpers for connector modules:
 - `partner_base_url(platform, kind)`: the partner's host for `kind` ("api", "oauth", ...)
@@ -21,8 +28,12 @@ Shared helpers for connector modules:
 - `Connector._request(method, url, token=..., ...)`: one requests.Session per connector
   class, (PARTNER_CONNECT_TIMEOUT_S, PARTNER_READ_TIMEOUT_S) timeouts, the token in
   an `Authorization: Bearer` header, a tolerant JSON decode, and PartnerError on a
-  non-2xx answer or on a 2xx whose body the partner marks as an error
-  (`Connector.body_is_error`: Meta's error envelope, TikTok's error.code != "ok").
+  non-2xx answer, on a 2xx whose body the partner marks as an error
+  (`Connector.body_is_error`: Meta's error envelope, TikTok's error.code != "ok"), and
+  on a 2xx that is not a JSON object (unless `expect_object=False`: 201/204 answers).
+  The body's objects are `PartnerBody` dicts: `body["id"]` on an answer without "id"
+  raises PartnerError, not KeyError.
+- `seconds_from_now(value)`: an `expires_in` as a datetime (None when absent or not a number).
 Each connector module exports CONNECTOR = <its Connector subclass>.
 """
 
@@ -31,13 +42,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from connections.models import Connection, Post
@@ -78,6 +90,15 @@ def decode_body(response: requests.Response) -> Any:
         return response.text
 
 
+def seconds_from_now(value) -> datetime | None:
+    """now + `value` seconds (a partner's expires_in); None when absent, zero or not a number."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return timezone.now() + timedelta(seconds=seconds) if seconds > 0 else None
+
+
 class PartnerError(Exception):
     """The partner answered, with an error. Carries exactly what it sent."""
 
@@ -97,6 +118,60 @@ class PartnerError(Exception):
         from recovery.classifier import classify_partner_error
 
         return classify_partner_error(self.platform, self.status, self.body, self.headers, context=self.context)
+
+
+class PostRefused(PartnerError):
+    """Our side refused a post before any partner call: a kind or media this connector cannot send.
+
+    The capability check (connections.capabilities.check_post) refuses these first; this is the
+    connector's own guard. It classifies as `code` (CAPABILITY_UNSUPPORTED by default, or
+    VALIDATION_ERROR for a post missing what its kind needs) with the message for the user.
+    """
+
+    def __init__(self, platform: str, message: str, code: str = "CAPABILITY_UNSUPPORTED"):
+        super().__init__(platform, None, {"message": message})
+        self.message = message
+        self.code = code
+        self.args = (f"{platform}: {message}",)
+
+    def classify(self) -> "ClassifiedError":
+        from recovery.taxonomy import ClassifiedError, ErrorCode
+
+        return ClassifiedError(code=ErrorCode(self.code), platform=self.platform, http_status=None,
+                               partner_code="connector:refused", partner_message=self.message)
+
+
+class PartnerBody(dict):
+    """A JSON object from a partner. A key the partner left out raises the PartnerError of the
+    whole answer (a 2xx without what the partner documents is the partner's failure), not KeyError.
+    That error's body leaves out the tokens a success answer may hold (it reaches ops' pages)."""
+
+    __slots__ = ("_answer",)
+
+    def __missing__(self, key):
+        platform, status, body, headers, context = self._answer
+        raise PartnerError(platform, status, _without_tokens(body), headers, context=context)
+
+
+_TOKEN_FIELDS = {"access_token", "refresh_token", "id_token"}
+
+
+def _without_tokens(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[redacted]" if k in _TOKEN_FIELDS else _without_tokens(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_tokens(item) for item in value]
+    return value
+
+
+def _wrap(value: Any, answer: tuple) -> Any:
+    if isinstance(value, dict):
+        wrapped = PartnerBody((key, _wrap(item, answer)) for key, item in value.items())
+        wrapped._answer = answer
+        return wrapped
+    if isinstance(value, list):
+        return [_wrap(item, answer) for item in value]
+    return value
 
 
 @dataclass
@@ -147,6 +222,16 @@ class Connector:
         return cls._session
 
     @classmethod
+    def supported_kinds(cls, account_type: str = "") -> set[str]:
+        """The Post kinds this connector can publish for that kind of account (check_post reads it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def default_scopes(cls, account_type: str = "") -> list[str]:
+        """The scopes a first connection asks for."""
+        raise NotImplementedError
+
+    @classmethod
     def body_is_error(cls, status: int, body: Any) -> bool:
         """Whether a 2xx answer is an error in the partner's own envelope. Overridden per partner."""
         return False
@@ -163,11 +248,13 @@ class Connector:
         json: Any = None,
         headers: dict | None = None,
         context: str | None = None,
+        expect_object: bool = True,
     ) -> PartnerResponse:
         """Call the partner; PartnerError on an error answer, requests exceptions propagate.
 
         `token` goes in `Authorization: Bearer`, never in the URL; `params` must hold no secret.
         `context` ("refresh" for token refreshes) travels on the PartnerError to the classifier.
+        `expect_object`: a 2xx must carry a JSON object (False for the 201/204 answers without one).
         """
         all_headers = dict(headers or {})
         if token:
@@ -187,9 +274,15 @@ class Connector:
                 "latency_ms": round((time.monotonic() - started) * 1000),
             },
         )
-        if not 200 <= response.status_code < 300 or cls.body_is_error(response.status_code, body):
-            raise PartnerError(cls.platform, response.status_code, body, dict(response.headers), context=context)
-        return PartnerResponse(response.status_code, body, dict(response.headers))
+        status, response_headers = response.status_code, dict(response.headers)
+        if (
+            not 200 <= status < 300
+            or cls.body_is_error(status, body)
+            or (expect_object and not isinstance(body, dict))
+        ):
+            raise PartnerError(cls.platform, status, body, response_headers, context=context)
+        answer = (cls.platform, status, body, response_headers, context)
+        return PartnerResponse(status, _wrap(body, answer), response_headers)
 
     def publish(self, post: "Post") -> PublishResult:
         raise NotImplementedError
@@ -207,6 +300,13 @@ class Connector:
 
     @classmethod
     def authorize_url(cls, *, state: str, redirect_uri: str, scopes: list[str], account_hint: str = "") -> str:
+        """The partner's consent page URL.
+
+        `account_hint`: who should sign in, in the partner's own terms. Only Google has such a
+        parameter (login_hint: the Google account's email or sub); Meta, LinkedIn, TikTok and
+        Mailchimp have none and ignore it, so the reconnect callback must check the account that
+        comes back (docs/partners/sandbox.md, "The account hint").
+        """
         raise NotImplementedError
 
     @classmethod

@@ -3,7 +3,9 @@
 Partner facts (hosts from partner_base_url; the sandbox serves them all under /sandbox/gbp):
 - Consent: {oauth}/o/oauth2/v2/auth?client_id&redirect_uri&response_type=code&scope=<space list>
   &state&access_type=offline (a refresh token)&prompt=consent (a refresh token every time, and the
-  scopes shown again)&include_granted_scopes=true (keep what was granted before)&login_hint=<account hint>.
+  scopes shown again)&include_granted_scopes=true (keep what was granted before)&login_hint=<the Google
+  account's email address or sub>. login_hint names the Google user, never a location: a hint of
+  another shape (a location name) is left out, so Google shows its account chooser.
 - Code exchange: POST {token}/token grant_type=authorization_code, code, redirect_uri, client_id,
   client_secret -> {"access_token", "expires_in": 3599, "refresh_token", "scope", "token_type"}.
 - Refresh: POST {token}/token grant_type=refresh_token -> a new access token (the refresh token
@@ -32,15 +34,16 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils import timezone
 
 from connections.platforms.base import (
     AccountInfo,
     Connector,
     PartnerError,
+    PostRefused,
     PublishResult,
     TokenSet,
     partner_base_url,
+    seconds_from_now,
 )
 
 SCOPE = "https://www.googleapis.com/auth/business.manage"
@@ -49,19 +52,12 @@ SUPPORTED_KINDS = {"text", "image"}
 STATE_POLLS = 5
 STATE_POLL_INTERVAL_S = 0.5
 _LOCATION = re.compile(r"^accounts/(?P<account>[^/]+)/locations/(?P<location>[^/]+)$")
-
-
-class UnsupportedPostKind(ValueError):
-    """Our side refused a post kind a local post cannot carry (the capability matrix checks first)."""
+# What Google's login_hint takes: an email address, or the account's `sub` (its numeric Google ID).
+_LOGIN_HINT = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+|\d{6,30})$")
 
 
 def _url(kind: str, path: str) -> str:
     return f"{partner_base_url('gbp', kind)}/{path.lstrip('/')}"
-
-
-def _expires_at(body: dict):
-    seconds = body.get("expires_in")
-    return timezone.now() + timedelta(seconds=int(seconds)) if seconds else None
 
 
 def _scopes(body: dict) -> list[str]:
@@ -102,7 +98,7 @@ class GbpConnector(Connector):
             "prompt": "consent",
             "include_granted_scopes": "true",
         }
-        if account_hint:
+        if _LOGIN_HINT.match(account_hint or ""):
             params["login_hint"] = account_hint
         return f"{partner_base_url('gbp', 'oauth')}/o/oauth2/v2/auth?{urlencode(params)}"
 
@@ -116,7 +112,7 @@ class GbpConnector(Connector):
             "client_secret": settings.GBP_CLIENT_SECRET,
         }).body
         return TokenSet(access_token=body["access_token"], refresh_token=body.get("refresh_token", ""),
-                        expires_at=_expires_at(body), scopes=_scopes(body))
+                        expires_at=seconds_from_now(body.get("expires_in")), scopes=_scopes(body))
 
     def refresh(self) -> TokenSet:
         """A new access token from the refresh token; PartnerError(context="refresh") when Google refuses it."""
@@ -129,7 +125,7 @@ class GbpConnector(Connector):
         return TokenSet(
             access_token=body["access_token"],
             refresh_token=body.get("refresh_token") or self.connection.refresh_token,
-            expires_at=_expires_at(body),
+            expires_at=seconds_from_now(body.get("expires_in")),
             refresh_expires_at=self.connection.refresh_token_expires_at,
             scopes=_scopes(body) if "scope" in body else list(self.connection.granted_scopes or []),
         )
@@ -156,13 +152,13 @@ class GbpConnector(Connector):
         accounts = self._request("GET", _url("accounts", "v1/accounts"), token=self._token).body.get("accounts", [])
         locations = []
         for account in accounts:
-            account_id = account["name"].split("/", 1)[1]
+            account_id = account["name"].rsplit("/", 1)[-1]
             rows = self._request(
                 "GET", _url("info", f"v1/accounts/{account_id}/locations"), token=self._token,
                 params={"readMask": "name,title", "pageSize": 100},
             ).body.get("locations", [])
             for row in rows:
-                location_id = row["name"].split("/", 1)[1]
+                location_id = row["name"].rsplit("/", 1)[-1]
                 locations.append((f"accounts/{account_id}/locations/{location_id}", row.get("title", "")))
         if not locations:
             raise PartnerError("gbp", 200, {"accounts": accounts})  # the token manages no location
@@ -186,7 +182,7 @@ class GbpConnector(Connector):
           Google has accepted it, and a late rejection shows on the location, not here.
         """
         if post.kind not in SUPPORTED_KINDS:
-            raise UnsupportedPostKind(f"A Google Business Profile local post cannot be a {post.kind} post.")
+            raise PostRefused("gbp", f"A Google Business Profile local post cannot be a {post.kind} post.")
         body = {
             "languageCode": (settings.LANGUAGE_CODE or "en").split("-")[0],
             "summary": post.content or "",
@@ -196,7 +192,7 @@ class GbpConnector(Connector):
         photos = [m["url"] for m in media if m.get("url") and m.get("type", "image") == "image"]
         if post.kind == "image":
             if not photos:
-                raise UnsupportedPostKind("An image post needs a photo URL.")
+                raise PostRefused("gbp", "An image post needs a photo URL.", code="VALIDATION_ERROR")
             body["media"] = [{"mediaFormat": "PHOTO", "sourceUrl": photos[0]}]
         link = next((m["url"] for m in media if m.get("type") == "link" and m.get("url")), "")
         if link:

@@ -25,21 +25,21 @@ Reading back a member's own posts needs a restricted permission, so no post look
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from django.utils import timezone
 
 from connections.platforms.base import (
     AccountInfo,
     Connector,
     PartnerError,
+    PostRefused,
     PublishResult,
     TokenSet,
     partner_base_url,
     partner_timeouts,
+    seconds_from_now,
 )
 
 ORGANIZATION = "organization"
@@ -48,10 +48,6 @@ SCOPES = {
     ORGANIZATION: ["openid", "profile", "rw_organization_admin", "w_organization_social"],
 }
 SUPPORTED_KINDS = {"text", "image"}
-
-
-class UnsupportedPostKind(ValueError):
-    """Our side refused a post kind this connector cannot publish."""
 
 
 def _api(path: str) -> str:
@@ -66,16 +62,12 @@ def _rest_headers() -> dict:
     return {"LinkedIn-Version": settings.LINKEDIN_API_VERSION, "X-Restli-Protocol-Version": "2.0.0"}
 
 
-def _in(seconds) -> object:
-    return timezone.now() + timedelta(seconds=int(seconds)) if seconds else None
-
-
 def _token_set(body: dict, refresh_fallback: str = "") -> TokenSet:
     return TokenSet(
         access_token=body["access_token"],
         refresh_token=body.get("refresh_token") or refresh_fallback,
-        expires_at=_in(body.get("expires_in")),
-        refresh_expires_at=_in(body.get("refresh_token_expires_in")),
+        expires_at=seconds_from_now(body.get("expires_in")),
+        refresh_expires_at=seconds_from_now(body.get("refresh_token_expires_in")),
         scopes=[s for s in str(body.get("scope", "")).replace(" ", ",").split(",") if s],
     )
 
@@ -179,7 +171,7 @@ class LinkedInConnector(Connector):
 
     def publish(self, post) -> PublishResult:
         if post.kind not in SUPPORTED_KINDS:
-            raise UnsupportedPostKind(f"LinkedIn posts of kind {post.kind} are not supported.")
+            raise PostRefused("linkedin", f"LinkedIn {post.kind} posts cannot be published from this app yet.")
         payload = {
             "author": self.author_urn,
             "commentary": post.content,
@@ -193,7 +185,7 @@ class LinkedInConnector(Connector):
         if post.kind == "image":
             item = next((m for m in media if m.get("url") and m.get("type", "image") == "image"), None)
             if item is None:
-                raise UnsupportedPostKind("An image post needs an image URL.")
+                raise PostRefused("linkedin", "An image post needs an image URL.", code="VALIDATION_ERROR")
             payload["content"] = {"media": {"id": self._upload_image(item["url"]),
                                             "altText": item.get("alt", "")[:4086]}}
         else:
@@ -201,9 +193,12 @@ class LinkedInConnector(Connector):
             if link:
                 payload["content"] = {"article": {"source": link["url"], "title": link.get("title") or link["url"]}}
         response = self._request("POST", _api("rest/posts"), token=self.connection.access_token,
-                                 headers=_rest_headers(), json=payload)
+                                 headers=_rest_headers(), json=payload, expect_object=False)
         folded = {k.lower(): v for k, v in response.headers.items()}
         urn = folded.get("x-restli-id", "")
+        if not urn:
+            # LinkedIn names the new post only in this header: a 2xx without it is not LinkedIn's answer.
+            raise PartnerError("linkedin", response.status, response.body, response.headers)
         return PublishResult(partner_post_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/")
 
     def _upload_image(self, media_url: str) -> str:
@@ -216,7 +211,8 @@ class LinkedInConnector(Connector):
         source = requests.get(media_url, timeout=partner_timeouts())
         source.raise_for_status()
         self._request("PUT", value["uploadUrl"], token=self.connection.access_token, data=source.content,
-                      headers={"Content-Type": source.headers.get("Content-Type", "application/octet-stream")})
+                      headers={"Content-Type": source.headers.get("Content-Type", "application/octet-stream")},
+                      expect_object=False)
         return value["image"]
 
 

@@ -43,6 +43,7 @@ from connections.platforms.base import (
     AccountInfo,
     Connector,
     PartnerError,
+    PostRefused,
     PublishResult,
     TokenSet,
     partner_base_url,
@@ -55,10 +56,6 @@ DELIVERED_STATUSES = {"sending", "sent", "schedule", "paused"}
 SCHEDULE_AHEAD = timedelta(minutes=15)
 _DC = re.compile(r"^[a-z]{2,4}\d{1,3}$")
 _DC_CACHE_S = 24 * 3600
-
-
-class UnsupportedPostKind(ValueError):
-    """Our side refused a post kind Mailchimp cannot send (the capability matrix checks first)."""
 
 
 class RefreshNotSupported(NotImplementedError):
@@ -149,7 +146,7 @@ class MailchimpConnector(Connector):
             dc = str(body.get("dc") or "")
             # The dc becomes part of a host name we send the token to: accept only Mailchimp's shape.
             if not _DC.match(dc):
-                raise PartnerError("mailchimp", 200, body)
+                raise PartnerError("mailchimp", 200, {"dc": dc})  # only the dc: the rest names the user
             cache.set(key, dc, _DC_CACHE_S)
         return dc
 
@@ -162,6 +159,11 @@ class MailchimpConnector(Connector):
 
     def _post(self, path: str, json=None):
         return self._request("POST", self._api(path), token=self._token, json=json).body
+
+    def _action(self, campaign_id: str, action: str, json=None) -> None:
+        """actions/send and actions/schedule: 204 No Content."""
+        self._request("POST", self._api(f"campaigns/{campaign_id}/actions/{action}"), token=self._token,
+                      json=json, expect_object=False)
 
     @property
     def _list_id(self) -> str:
@@ -191,7 +193,7 @@ class MailchimpConnector(Connector):
           first quarter hour at or after post.scheduled_at (it takes only :00, :15, :30, :45).
         """
         if post.kind not in SUPPORTED_KINDS:
-            raise UnsupportedPostKind(f"Mailchimp sends email campaigns, not {post.kind} posts.")
+            raise PostRefused("mailchimp", f"Mailchimp sends email campaigns, not {post.kind} posts.")
         subject, body = split_email_content(post.content or "")
         existing = self._campaign_for(post)
         if existing and existing.get("status") in DELIVERED_STATUSES:
@@ -216,10 +218,9 @@ class MailchimpConnector(Connector):
         send_at = post.scheduled_at
         if send_at and send_at > timezone.now() + SCHEDULE_AHEAD:
             when = _quarter_hour_at_or_after(send_at)
-            self._post(f"campaigns/{campaign_id}/actions/schedule",
-                       json={"schedule_time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00")})
+            self._action(campaign_id, "schedule", {"schedule_time": when.strftime("%Y-%m-%dT%H:%M:%S+00:00")})
         else:
-            self._post(f"campaigns/{campaign_id}/actions/send")
+            self._action(campaign_id, "send")
         return PublishResult(partner_post_id=campaign_id, url=campaign.get("archive_url", ""))
 
     def _campaign_for(self, post) -> dict | None:

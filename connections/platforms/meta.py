@@ -32,19 +32,20 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils import timezone
 
 from connections.platforms.base import (
     AccountInfo,
     Connector,
     PartnerError,
+    PostRefused,
     PublishResult,
     TokenSet,
     partner_base_url,
+    seconds_from_now,
 )
 
 PAGE = "facebook_page"
@@ -63,17 +64,8 @@ CONTAINER_POLLS = 10
 CONTAINER_POLL_INTERVAL_S = 1.0
 
 
-class UnsupportedPostKind(ValueError):
-    """Our side refused a post kind the account cannot publish (the capability matrix checks first)."""
-
-
 def _api(path: str) -> str:
     return f"{partner_base_url('meta', 'api')}/{settings.META_API_VERSION}/{path.lstrip('/')}"
-
-
-def _expires_at(body: dict):
-    seconds = body.get("expires_in")
-    return timezone.now() + timedelta(seconds=int(seconds)) if seconds else None
 
 
 class MetaConnector(Connector):
@@ -126,7 +118,7 @@ class MetaConnector(Connector):
             "client_secret": settings.META_APP_SECRET,
             "fb_exchange_token": token,
         }).body
-        return TokenSet(access_token=body["access_token"], expires_at=_expires_at(body))
+        return TokenSet(access_token=body["access_token"], expires_at=seconds_from_now(body.get("expires_in")))
 
     def refresh(self) -> TokenSet:
         tokens = self._exchange_long_lived(self.connection.access_token, context="refresh")
@@ -168,7 +160,9 @@ class MetaConnector(Connector):
         else:
             accounts = [(p["id"], p.get("name", "")) for p in pages]
         if not accounts:
-            raise PartnerError("meta", 200, {"data": pages})  # the token manages no such account
+            # The token manages no such account. Only ids and names go in the error: the
+            # answer's entries may carry Page tokens, and an error body reaches ops' pages.
+            raise PartnerError("meta", 200, {"data": [{"id": p.get("id"), "name": p.get("name")} for p in pages]})
         account_id, name = next(((i, n) for i, n in accounts if i == wanted), accounts[0])
         return AccountInfo(account_id=account_id, name=name, scopes=self.granted_scopes())
 
@@ -184,7 +178,9 @@ class MetaConnector(Connector):
 
     def publish(self, post) -> PublishResult:
         if post.kind not in self.supported_kinds(self._account_type):
-            raise UnsupportedPostKind(f"A Meta {self._account_type} cannot publish {post.kind} posts.")
+            raise PostRefused("meta", f"A Meta {self._account_type} cannot publish {post.kind} posts from this app.")
+        if post.kind != "text":
+            _media_urls(post)  # refused before any call when the post has no media file
         if self._account_type == INSTAGRAM:
             return self._publish_instagram(post)
         return self._publish_page(post)
@@ -251,12 +247,11 @@ class MetaConnector(Connector):
         """Poll a container until FINISHED (bounded); an ERROR/EXPIRED container is the partner's failure.
         Still in progress after the polls: media_publish answers Meta's own "not ready" error."""
         for attempt in range(CONTAINER_POLLS):
-            body = self._get(container_id, fields="status_code,status")
-            status = body.get("status_code")
+            status = self._get(container_id, fields="status_code,status")["status_code"]
             if status == "FINISHED":
                 return
             if status in ("ERROR", "EXPIRED"):
-                raise PartnerError("meta", 200, body)
+                raise PartnerError("meta", 200, {"id": container_id, "status_code": status})
             time.sleep(CONTAINER_POLL_INTERVAL_S * min(attempt + 1, 3))
 
     def find_published(self, post) -> PublishResult | None:
@@ -280,7 +275,7 @@ class MetaConnector(Connector):
 def _media_urls(post) -> list[str]:
     urls = [m["url"] for m in post.media or [] if m.get("url") and m.get("type") != "link"]
     if not urls:
-        raise UnsupportedPostKind("An image post needs a media URL.")
+        raise PostRefused("meta", f"A {post.kind} post needs a media URL.", code="VALIDATION_ERROR")
     return urls
 
 
@@ -291,8 +286,6 @@ def _child_params(item: dict) -> dict:
 
 
 def _parse_time(value):
-    from datetime import datetime
-
     if not value:
         return None
     try:

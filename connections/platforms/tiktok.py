@@ -25,19 +25,19 @@ another scope, and without our text), so supports_post_lookup is False.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.utils import timezone
 
 from connections.platforms.base import (
     AccountInfo,
     Connector,
     PartnerError,
+    PostRefused,
     PublishResult,
     TokenSet,
     partner_base_url,
+    seconds_from_now,
 )
 
 SCOPES = ["user.info.basic", "video.publish", "video.upload"]
@@ -47,24 +47,16 @@ STATUS_POLL_INTERVAL_S = 1.0
 TITLE_MAX = 90  # photo post titles; video titles take the caption (2,200)
 
 
-class UnsupportedPostKind(ValueError):
-    """Our side refused a post kind TikTok cannot publish (text-only posts)."""
-
-
 def _api(path: str) -> str:
     return f"{partner_base_url('tiktok', 'api')}/{path.lstrip('/')}"
-
-
-def _in(seconds):
-    return timezone.now() + timedelta(seconds=int(seconds)) if seconds else None
 
 
 def _token_set(body: dict) -> TokenSet:
     return TokenSet(
         access_token=body["access_token"],
         refresh_token=body.get("refresh_token", ""),
-        expires_at=_in(body.get("expires_in")),
-        refresh_expires_at=_in(body.get("refresh_expires_in")),
+        expires_at=seconds_from_now(body.get("expires_in")),
+        refresh_expires_at=seconds_from_now(body.get("refresh_expires_in")),
         scopes=[s for s in str(body.get("scope", "")).split(",") if s],
     )
 
@@ -152,25 +144,25 @@ class TikTokConnector(Connector):
 
     def publish(self, post) -> PublishResult:
         if post.kind not in SUPPORTED_KINDS:
-            raise UnsupportedPostKind(f"TikTok cannot publish {post.kind} posts: it takes videos and photos.")
+            raise PostRefused("tiktok", f"TikTok cannot publish {post.kind} posts: it takes videos and photos.")
         media = [m for m in post.media or [] if m.get("url")]
-        privacy = self._privacy_level()
         if post.kind in ("video", "reel"):
             video = next((m for m in media if m.get("type", "video") == "video"), None)
             if video is None:
-                raise UnsupportedPostKind("A TikTok video post needs a video URL.")
+                raise PostRefused("tiktok", "A TikTok video post needs a video URL.", code="VALIDATION_ERROR")
             data = self._post("v2/post/publish/video/init/", {
-                "post_info": {"title": post.content, "privacy_level": privacy, "disable_duet": False,
+                "post_info": {"title": post.content, "privacy_level": self._privacy_level(), "disable_duet": False,
                               "disable_comment": False, "disable_stitch": False},
                 "source_info": {"source": "PULL_FROM_URL", "video_url": video["url"]},
             })
         else:
             images = [m["url"] for m in media if m.get("type", "image") == "image"]
             if not images:
-                raise UnsupportedPostKind("A TikTok photo post needs at least one image URL.")
+                raise PostRefused("tiktok", "A TikTok photo post needs at least one image URL.",
+                                  code="VALIDATION_ERROR")
             data = self._post("v2/post/publish/content/init/", {
                 "post_info": {"title": post.content[:TITLE_MAX], "description": post.content,
-                              "privacy_level": privacy, "disable_comment": False},
+                              "privacy_level": self._privacy_level(), "disable_comment": False},
                 "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": images},
                 "post_mode": "DIRECT_POST",
                 "media_type": "PHOTO",
@@ -184,7 +176,7 @@ class TikTokConnector(Connector):
             response = self._request("POST", _api("v2/post/publish/status/fetch/"),
                                      token=self.connection.access_token, json={"publish_id": publish_id})
             data = response.body["data"]
-            if data.get("status") == "FAILED":
+            if data["status"] == "FAILED":
                 raise PartnerError("tiktok", response.status, response.body, response.headers)
             if data.get("status") == "PUBLISH_COMPLETE":
                 ids = data.get("publicaly_available_post_id") or []  # sic: TikTok's spelling

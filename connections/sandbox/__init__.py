@@ -27,11 +27,13 @@ Writing a partner module (connections/sandbox/<platform>.py; meta.py is the full
         def client_id(self): ...; def client_secret(self): ...
         def invalid_token(self) -> Answer; expired_token(); revoked_token(fault); missing_scope(scope, request)
         def restricted(); not_found(target, request); server_error(status); rate_limited(fault, account)
+        def bad_request() -> Answer                     # a body or parameter of the wrong shape
+        def hinted_account(accounts, hint, remembered)  # only with a hint_param: the hint's own meaning
     PARTNER = core.register(MyPartner())
 
     @core.endpoint(PARTNER, scope="https://www.googleapis.com/auth/business.manage", target="location_id")
     def local_posts(call, account_id, location_id):    # only runs when token and faults let it
-        return core.Answer(200, {...})                  # call.account / call.token / call.scopes / call.params / call.json
+        return core.Answer(200, {...})                  # call.account / call.token / call.scopes / call.params / call.data
 
     @core.endpoint(PARTNER, auth=False)                 # token endpoints: check the client and grant yourself
     def token(call): ...  core.redeem_code(...), core.find_token(..., kind="refresh"), core.token_state(...),

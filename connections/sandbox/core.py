@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -19,12 +20,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from connections.sandbox import faults as F
 from connections.sandbox.models import SandboxAccount, SandboxAuthCode, SandboxFault, SandboxRequest, SandboxToken
+
+logger = logging.getLogger("connections.sandbox")
 
 REDACTED = "[redacted]"
 # Request fields whose values are secrets wherever they appear (form, query, JSON).
@@ -78,7 +82,7 @@ class SandboxPartner:
     has_refresh_tokens = False
     scope_separator = " "
     client_id_param = "client_id"
-    # The authorize parameter naming the account to preselect, where the partner has one.
+    # The authorize parameter hinting who signs in, where the partner has one (Google's login_hint).
     hint_param: str | None = None
     default_scopes: list[str] = []
     display_name = ""
@@ -103,6 +107,14 @@ class SandboxPartner:
         """What the partner appends to redirect_uri when the user refuses consent."""
         return {"error": "access_denied"}
 
+    def hinted_account(self, accounts: list, hint: str, remembered: str) -> str:
+        """The account id the consent page preselects for the hint parameter's value, or "".
+
+        Only partners with a hint_param override it, with the partner's own meaning of the hint.
+        `remembered`: the account last chosen in this browser (preferred when the hint allows it).
+        """
+        return ""
+
     # The partner's own error answers.
     def invalid_token(self) -> Answer:
         raise NotImplementedError
@@ -126,6 +138,10 @@ class SandboxPartner:
         raise NotImplementedError
 
     def rate_limited(self, fault: SandboxFault, account: SandboxAccount | None) -> Answer:
+        raise NotImplementedError
+
+    def bad_request(self) -> Answer:
+        """The partner's answer to a request it cannot read (a body or parameter of the wrong shape)."""
         raise NotImplementedError
 
 
@@ -272,8 +288,11 @@ class Call:
     """One request to a sandbox partner: authentication, faults, and the log line.
 
     Views get it as their first argument: call.account, call.token, call.scopes,
-    call.params (query + form + JSON merged), call.json (the JSON body or None).
+    call.params (query + form + JSON merged), call.json (the JSON body or None),
+    call.data (the JSON body when it is an object, else {}).
     """
+
+    unreadable = False  # a body the partner cannot parse at all (a broken multipart form)
 
     def __init__(self, request: HttpRequest, partner: SandboxPartner):
         self.request = request
@@ -285,17 +304,28 @@ class Call:
         self.faults: list[SandboxFault] = []
         self._secrets: set[str] = set()
         self.json = None
-        if request.content_type == "application/json" and request.body:
+        # Read the raw body first: the request log needs it after the form is parsed.
+        raw = request.body
+        form: dict[str, Any] = {}
+        try:
+            form = request.POST.dict()
+        except MultiPartParserError:
+            self.unreadable = True
+        if request.content_type == "application/json" and raw:
             try:
-                self.json = json.loads(request.body)
-            except ValueError:
+                self.json = json.loads(raw)
+            except ValueError:  # invalid JSON or UTF-8: the partner's bad request, if the view reads it
                 self.json = None
-        self.params: dict[str, Any] = {**request.GET.dict(), **request.POST.dict()}
+        self.params: dict[str, Any] = {**request.GET.dict(), **form}
         if isinstance(self.json, dict):
             self.params.update(self.json)
         for name, value in self.params.items():
             if name in SECRET_FIELDS and isinstance(value, str):
                 self.secret(value)
+
+    @property
+    def data(self) -> dict:
+        return self.json if isinstance(self.json, dict) else {}
 
     def secret(self, value: str) -> str:
         """Mark a value (a token this call received or issued) for redaction in the log."""
@@ -479,6 +509,9 @@ def endpoint(
     names a `target`: a URL kwarg name, or a callable(call, **kwargs) -> target id).
     Without auth only the transport faults (latency, timeout, server_error) of the
     whole platform apply, and the view handles the rest (token endpoints).
+    A request the view cannot read (a body or parameter of the wrong shape: a view raising
+    ValueError, TypeError, AttributeError or KeyError) gets the partner's bad_request answer,
+    as at the partner, never a 500; the traceback is logged.
     Every request is logged to SandboxRequest with its secrets redacted.
     """
 
@@ -487,25 +520,39 @@ def endpoint(
         @wraps(view)
         def wrapper(request, **kwargs):
             call = Call(request, partner)
-            if request.method not in methods:
-                answer = partner.not_found(request.path, request)
-            elif auth:
-                answer = call.authenticate()
-                if answer is None:
-                    target_id = None
-                    if isinstance(target, str):
-                        target_id = kwargs.get(target)
-                    elif callable(target):
-                        target_id = target(call, **kwargs)
-                    answer = call.account_faults(scope, target_id) or view(call, **kwargs)
-            else:
-                call.load_faults(None)
-                answer = call.transport_faults() or view(call, **kwargs)
+            try:
+                answer = _answer(call, view, kwargs)
+            except _UNREADABLE:
+                logger.warning("sandbox %s could not read %s %s", partner.platform, request.method, request.path,
+                               exc_info=True)
+                answer = partner.bad_request()
             return call.respond(answer)
+
+        def _answer(call, view, kwargs) -> Answer:
+            if call.request.method not in methods:
+                return partner.not_found(call.request.path, call.request)
+            if call.unreadable:
+                return partner.bad_request()
+            if not auth:
+                call.load_faults(None)
+                return call.transport_faults() or view(call, **kwargs)
+            answer = call.authenticate()
+            if answer is not None:
+                return answer
+            target_id = None
+            if isinstance(target, str):
+                target_id = kwargs.get(target)
+            elif callable(target):
+                target_id = target(call, **kwargs)
+            return call.account_faults(scope, target_id) or view(call, **kwargs)
 
         return wrapper
 
     return decorate
+
+
+# What a view raises on input of the wrong shape (int("abc"), a list where an object belongs).
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError)
 
 
 # ---------------------------------------------------------------- OAuth
@@ -557,8 +604,9 @@ def _cookie_name(platform: str) -> str:
 def authorize_view(partner: SandboxPartner):
     """The partner's consent page: an account picker and the requested scopes.
 
-    - Preselects the account named by the partner's hint parameter, where it has one;
-      otherwise the account last chosen in this browser (the partner's login session).
+    - Preselects the account the partner's hint parameter names (partner.hinted_account), where
+      the partner has one; otherwise the account last chosen in this browser (the partner's
+      login session, a cookie), as Meta, LinkedIn, TikTok and Mailchimp do; else the first.
     - Allow: redirects to redirect_uri with code and state; Deny: with the partner's
       refusal parameters and state.
     """
@@ -591,7 +639,8 @@ def authorize_view(partner: SandboxPartner):
             SandboxAccount.objects.filter(platform=partner.platform, deleted=False).order_by("name", "account_id")
         )
         hint = source.get(partner.hint_param, "") if partner.hint_param else ""
-        preselected = hint or request.COOKIES.get(_cookie_name(partner.platform), "")
+        remembered = request.COOKIES.get(_cookie_name(partner.platform), "")
+        preselected = (partner.hinted_account(accounts, hint, remembered) if hint else "") or remembered
         if not any(a.account_id == preselected for a in accounts):
             preselected = accounts[0].account_id if accounts else ""
         return render(

@@ -16,9 +16,10 @@ Kinds and their params:
 - server_error(status=500): a 5xx in the partner's shape.
 - rate_limit(retry_after=None, usage=None, regain_minutes=None, status=None): a throttle
   in the partner's shape and status (`status` overrides it, e.g. 429); `retry_after`
-  adds a Retry-After header (seconds); meta's `usage`
-  is "app" (x-app-usage, code 4) or "business" (x-business-use-case-usage, 80001/80002,
-  with estimated_time_to_regain_access = regain_minutes).
+  adds a Retry-After header (seconds; GBP puts it in the body's RetryInfo); `usage` picks
+  the partner's throttle where it has several: meta "app" (x-app-usage, code 4) or
+  "business" (x-business-use-case-usage, 80001/80002, estimated_time_to_regain_access =
+  regain_minutes), gbp "day" (the per-day quota); other partners take no `usage`.
 - latency(ms): answer normally, that much later.
 - timeout(seconds=None): sleep past the client's read timeout
   (PARTNER_READ_TIMEOUT_S + 1 s by default; never over SANDBOX_MAX_SLEEP_S), then answer 504.
@@ -57,6 +58,8 @@ KINDS: dict[str, dict[str, bool]] = {
     LATENCY: {"ms": True},
     TIMEOUT: {"seconds": False},
 }
+# rate_limit's `usage`: the partners that have more than one throttle, and what each is called.
+RATE_LIMIT_USAGES = {"meta": ("app", "business"), "gbp": ("day",)}
 # Faults that hit tokens, not the account: they spare tokens issued after them (a reconnect heals).
 TOKEN_KINDS = {EXPIRE_TOKEN, REVOKE_TOKEN, REMOVE_SCOPE}
 
@@ -80,6 +83,11 @@ def validate_fault(platform: str, kind: str, params: dict) -> None:
     missing = [name for name, required in allowed.items() if required and name not in params]
     if missing:
         raise FaultError(f"{kind} needs {', '.join(missing)}.")
+    if kind == RATE_LIMIT and "usage" in params:
+        usages = RATE_LIMIT_USAGES.get(platform, ())
+        if params["usage"] not in usages:
+            known = f"one of {', '.join(usages)}" if usages else "none (it has one throttle)"
+            raise FaultError(f"{platform} rate_limit usage {params['usage']!r} is not the partner's; {known}.")
 
 
 def set_fault(platform: str, kind: str, account_id: str | None = None, *, count: int | None = None, **params) -> SandboxFault:

@@ -3,7 +3,8 @@ locations, Google's OAuth endpoints, and the Pub/Sub push that carries GBP notif
 
 Paths (the prefix /sandbox/gbp stands for every Google host below; their paths do not collide):
   GET       /o/oauth2/v2/auth                    accounts.google.com: consent page (client_id, redirect_uri,
-                                                 state, scope, access_type, prompt, login_hint)
+                                                 state, scope, access_type, prompt, login_hint: the
+                                                 Google user's email or sub, from extra["email"/"sub"])
   POST      /token                               oauth2.googleapis.com: authorization_code | refresh_token
   POST      /tokeninfo                           oauth2.googleapis.com: access_token -> scope, expires_in
   GET       /oauth2/v3/certs                     www.googleapis.com: the JWKS of the Pub/Sub push OIDC tokens
@@ -125,6 +126,14 @@ class GbpPartner(core.SandboxPartner):
     def denied_params(self):
         return {"error": "access_denied"}
 
+    def hinted_account(self, accounts, hint, remembered):
+        """login_hint names a Google user (email or sub), not a location: the locations that user
+        manages (SandboxAccount.extra "email" / "sub"), the one last chosen in this browser first."""
+        wanted = hint.strip().lower()
+        managed = [a.account_id for a in accounts
+                   if wanted in (str(a.extra.get("email", "")).lower(), str(a.extra.get("sub", "")))]
+        return remembered if remembered in managed else (managed[0] if managed else "")
+
     def invalid_token(self):
         return _status(
             401, "UNAUTHENTICATED", INVALID_CREDENTIALS,
@@ -168,6 +177,10 @@ class GbpPartner(core.SandboxPartner):
     def not_found(self, target, request):
         return _status(404, "NOT_FOUND", "Requested entity was not found.",
                        errors=_legacy("Requested entity was not found.", "notFound"))
+
+    def bad_request(self):
+        return _status(400, "INVALID_ARGUMENT", "Invalid JSON payload received.",
+                       errors=_legacy("Invalid JSON payload received.", "badRequest"))
 
     def server_error(self, status):
         if status == 502:
@@ -390,7 +403,7 @@ def local_posts(call, account_id, location_id):
 
 
 def _create_local_post(call, account_id, location_id) -> Answer:
-    data = call.json if isinstance(call.json, dict) else {}
+    data = call.data
     summary = str(data.get("summary") or "")
     media = [m for m in data.get("media") or [] if isinstance(m, dict)]
     topic = str(data.get("topicType") or "STANDARD")

@@ -96,6 +96,9 @@ class LinkedInPartner(core.SandboxPartner):
     def not_found(self, target, request):
         return Answer(404, _body(404, f"Not Found: {target}", None, "NOT_FOUND"))
 
+    def bad_request(self):
+        return Answer(400, _body(400, "Request body or parameters could not be read"))
+
     def server_error(self, status):
         if status == 504:
             return Answer(504, None)
@@ -221,7 +224,7 @@ def userinfo(call):
 
 
 def _author_target(call):
-    author = (call.json or {}).get("author") or call.params.get("author", "")
+    author = call.data.get("author") or call.params.get("author", "")
     return author or None
 
 
@@ -242,7 +245,7 @@ def posts(call):
     missing = call.require_scope(scope)
     if missing:
         return missing
-    body = call.json if isinstance(call.json, dict) else {}
+    body = call.data
     if body.get("author") != _urn(account):
         # Posting for an author the token does not act for: LinkedIn's refusal.
         return Answer(403, _body(403, "Field Value validation failed in REQUEST_BODY: Data Processing Exception "
@@ -289,7 +292,7 @@ def images(call):
     missing = call.require_scope(("w_member_social", "w_organization_social"))
     if missing:
         return missing
-    owner = ((call.json or {}).get("initializeUploadRequest") or {}).get("owner")
+    owner = (call.data.get("initializeUploadRequest") or {}).get("owner")
     if owner != _urn(call.account):
         return Answer(403, _body(403, "Not enough permissions to access: POST /images", 100, "ACCESS_DENIED"))
     image_urn = f"urn:li:image:D{secrets.token_hex(10).upper()}"

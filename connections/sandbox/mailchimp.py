@@ -39,6 +39,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timezone as dt_timezone
+from functools import wraps
 from urllib.parse import urlencode
 
 import requests
@@ -123,6 +124,9 @@ class MailchimpPartner(core.SandboxPartner):
         return _problem(405, "Method Not Allowed", "The requested method and resource are not compatible. See the "
                         "Allow header for this resource's available methods.")
 
+    def bad_request(self):
+        return _problem(400, "JSON Parse Error", "We encountered an unspecified JSON parsing error.")
+
     def server_error(self, status):
         if status == 500:
             return _problem(500, "Internal Server Error", "An unexpected internal error has occurred. Please "
@@ -162,6 +166,20 @@ def _role_lost(call) -> Answer | None:
             answer.fault = F.REMOVE_SCOPE
             return answer
     return None
+
+
+def api(**options):
+    """core.endpoint for the Marketing API (3.0): a lost role answers every call, after the
+    faults core applies and before the view."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(call, **kwargs):
+            return _role_lost(call) or view(call, **kwargs)
+
+        return core.endpoint(PARTNER, **options)(checked)
+
+    return decorate
 
 
 def _timestamp(value: datetime | None = None) -> str:
@@ -219,16 +237,13 @@ def metadata(call):
 # ---------------------------------------------------------------- account and audiences
 
 
-@core.endpoint(PARTNER, methods=("GET",))
+@api(methods=("GET",))
 def ping(call):
-    return _role_lost(call) or _ok({"health_status": "Everything's Chimpy!"})
+    return _ok({"health_status": "Everything's Chimpy!"})
 
 
-@core.endpoint(PARTNER, methods=("GET",))
+@api(methods=("GET",))
 def root(call):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     account = call.account
     return _ok({
         "account_id": account.extra.get("account_id", "8d3a3db4d97663a9074efcc16"),
@@ -257,11 +272,8 @@ def _list_body(account) -> dict:
     }
 
 
-@core.endpoint(PARTNER, methods=("GET",))
+@api(methods=("GET",))
 def lists(call):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     audiences = [] if call.account.deleted else [_list_body(call.account)]
     return _ok({"lists": audiences, "total_items": len(audiences)})
 
@@ -270,11 +282,8 @@ def _list_target(call, list_id):
     return list_id
 
 
-@core.endpoint(PARTNER, target=_list_target, methods=("GET",))
+@api(target=_list_target, methods=("GET",))
 def audience(call, list_id):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     if list_id != call.account.account_id:
         return PARTNER.not_found(list_id, call.request)
     return _ok(_list_body(call.account))
@@ -294,16 +303,13 @@ def _campaign(call, campaign_id) -> SandboxObject | None:
 
 def _campaigns_target(call):
     # Creating a campaign names its audience: a deleted audience is a 404.
-    if call.request.method == "POST" and isinstance(call.json, dict):
-        return ((call.json.get("recipients") or {}).get("list_id")) or None
+    if call.request.method == "POST":
+        return (call.data.get("recipients") or {}).get("list_id") or None
     return None
 
 
-@core.endpoint(PARTNER, target=_campaigns_target)
+@api(target=_campaigns_target)
 def campaigns(call):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     if call.request.method == "GET":
         rows = SandboxObject.objects.filter(platform="mailchimp", account=call.account, kind="campaign")
         params = call.params
@@ -326,7 +332,7 @@ def campaigns(call):
 def _create_campaign(call) -> Answer:
     data = call.json
     if not isinstance(data, dict):
-        return _problem(400, "JSON Parse Error", "We encountered an unspecified JSON parsing error.")
+        return PARTNER.bad_request()
     kind = data.get("type")
     if kind not in CAMPAIGN_TYPES:
         return _problem(400, "Invalid Resource", "The resource submitted could not be validated. For field-specific "
@@ -366,25 +372,19 @@ def _create_campaign(call) -> Answer:
     return _ok(body)
 
 
-@core.endpoint(PARTNER, methods=("GET",))
+@api(methods=("GET",))
 def campaign(call, campaign_id):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     row = _campaign(call, campaign_id)
     return _ok(_campaign_body(row)) if row else PARTNER.not_found(campaign_id, call.request)
 
 
-@core.endpoint(PARTNER, methods=("GET", "PUT"))
+@api(methods=("GET", "PUT"))
 def campaign_content(call, campaign_id):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     row = _campaign(call, campaign_id)
     if row is None:
         return PARTNER.not_found(campaign_id, call.request)
     if call.request.method == "PUT":
-        data = call.json if isinstance(call.json, dict) else {}
+        data = call.data
         if row.data["status"] in SENT_STATUSES:
             return _problem(400, "Bad Request", "Cannot update the content of a campaign that has been sent.")
         html = data.get("html") or data.get("plain_text") or ""
@@ -400,11 +400,8 @@ def _not_ready(row: SandboxObject) -> bool:
                 and row.data.get("_html") and row.data["recipients"].get("list_id"))
 
 
-@core.endpoint(PARTNER, methods=("POST",))
+@api(methods=("POST",))
 def campaign_send(call, campaign_id):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     row = _campaign(call, campaign_id)
     if row is None:
         return PARTNER.not_found(campaign_id, call.request)
@@ -417,15 +414,12 @@ def campaign_send(call, campaign_id):
     return Answer(204, None)
 
 
-@core.endpoint(PARTNER, methods=("POST",))
+@api(methods=("POST",))
 def campaign_schedule(call, campaign_id):
-    denied = _role_lost(call)
-    if denied:
-        return denied
     row = _campaign(call, campaign_id)
     if row is None:
         return PARTNER.not_found(campaign_id, call.request)
-    raw = str((call.json or {}).get("schedule_time", "")) if isinstance(call.json, dict) else ""
+    raw = str(call.data.get("schedule_time", ""))
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

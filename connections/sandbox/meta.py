@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -141,6 +142,9 @@ class MetaPartner(core.SandboxPartner):
             100, 33, type_="GraphMethodException",
         )
 
+    def bad_request(self):
+        return _error(400, "(#100) Invalid parameter", 100)
+
     def server_error(self, status):
         if status == 500:
             return _error(500, "An unknown error has occurred.", 1, is_transient=True)
@@ -179,7 +183,9 @@ def _ok(body, status=200) -> Answer:
 
 
 def _fields(call) -> list[str]:
-    return [f.strip() for f in str(call.params.get("fields", "")).split(",") if f.strip()]
+    """The top-level names of a Graph `fields` parameter ("id,ig{id,username}" -> ["id", "ig"])."""
+    top = re.sub(r"\{[^{}]*\}", "", str(call.params.get("fields", "")))
+    return [f.strip() for f in top.split(",") if f.strip()]
 
 
 # ---------------------------------------------------------------- OAuth
@@ -313,6 +319,9 @@ def me_accounts(call, version=None):
         ig_id = account.extra.get("instagram_business_account")
         if ig_id:
             data[0]["instagram_business_account"] = {"id": ig_id}
+    wanted = _fields(call)
+    if wanted:  # Graph answers only the fields asked for: no Page token unless it was asked for
+        data = [{key: value for key, value in entry.items() if key in wanted or key == "id"} for entry in data]
     return _ok({"data": data, "paging": {"cursors": {"before": "QVFIUk", "after": "QVFIUk"}}})
 
 

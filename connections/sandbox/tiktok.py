@@ -88,6 +88,9 @@ class TikTokPartner(core.SandboxPartner):
     def not_found(self, target, request):
         return _envelope(400, "invalid_publish_id", "The publish_id does not exist")
 
+    def bad_request(self):
+        return _envelope(400, "invalid_param", "The request parameters or body could not be read.")
+
     def server_error(self, status):
         return _envelope(status, "internal_error", "TikTok server or network error. Try again later.")
 
@@ -222,7 +225,7 @@ def _start_publish(call, prefix: str, kind: str, urls: list[str], post_info: dic
 
 @core.endpoint(PARTNER, scope="video.publish", methods=("POST",))
 def video_init(call):
-    body = call.json if isinstance(call.json, dict) else {}
+    body = call.data
     post_info, source = body.get("post_info") or {}, body.get("source_info") or {}
     if source.get("source") != "PULL_FROM_URL" or not source.get("video_url"):
         return _envelope(400, "invalid_param", "The sandbox accepts source PULL_FROM_URL with a video_url.")
@@ -232,7 +235,7 @@ def video_init(call):
 
 @core.endpoint(PARTNER, scope="video.publish", methods=("POST",))
 def content_init(call):
-    body = call.json if isinstance(call.json, dict) else {}
+    body = call.data
     post_info, source = body.get("post_info") or {}, body.get("source_info") or {}
     images = source.get("photo_images") or []
     if body.get("media_type") != "PHOTO" or source.get("source") != "PULL_FROM_URL" or not 1 <= len(images) <= 35:
@@ -247,7 +250,7 @@ def content_init(call):
 
 
 def _publish_target(call):
-    return str((call.json or {}).get("publish_id", "")) or "-"
+    return str(call.data.get("publish_id", "")) or "-"
 
 
 @core.endpoint(PARTNER, scope=("video.publish", "video.upload"), target=_publish_target, methods=("POST",))

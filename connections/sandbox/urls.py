@@ -8,12 +8,5 @@ from connections.sandbox.faults import PLATFORMS
 from connections.sandbox.media import media_view
 
 urlpatterns = [path("media/<str:name>", media_view, name="sandbox-media")]
-
-for _platform in PLATFORMS:
-    try:
-        _module = import_module(f"connections.sandbox.{_platform}")
-    except ModuleNotFoundError as exc:  # a partner module not written yet
-        if exc.name != f"connections.sandbox.{_platform}":
-            raise
-        continue
-    urlpatterns.append(path(f"{_platform}/", include(_module.urlpatterns)))
+urlpatterns += [path(f"{platform}/", include(import_module(f"connections.sandbox.{platform}").urlpatterns))
+                for platform in PLATFORMS]

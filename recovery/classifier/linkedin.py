@@ -87,6 +87,8 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
         missing_scopes=sorted(set(_SCOPE_NAME.findall(message))) if status == 403 else [],
     )
     match.code = _rule(status, service_code, code, input_codes, message)
+    if status == 403 and match.code is E.PERMISSION_INSUFFICIENT and not isinstance(body, dict):
+        match.code = None  # a 403 without LinkedIn's JSON is not LinkedIn's answer: the shared rule decides
     return _with_daily_reset(match)
 
 

@@ -6,8 +6,9 @@ Steps:
 2. The partner's module (meta, linkedin, tiktok, gbp, mailchimp; each states
    its rules) decides on the body's own codes first.
 3. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
-   body carried no partner code; then, if nothing decided, the HTTP status
-   (`status_fallback`); nothing fits -> UNKNOWN.
+   body carried no partner code; a 403 without a JSON body (a proxy's or
+   firewall's page) is PARTNER_UNAVAILABLE; then, if nothing decided, the HTTP
+   status (`status_fallback`); nothing fits -> UNKNOWN.
 4. context="refresh" (the call was a token refresh or exchange) turns any
    token failure into REFRESH_FAILED.
 5. A Retry-After header (seconds or HTTP date) wins over any delay read from
@@ -127,6 +128,15 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
     from_challenge = challenge_code(challenge)
     if from_challenge and (match.code is None or not match.partner_code):
         match.code = from_challenge
+    if match.code is None and status == 403 and not isinstance(decoded, (dict, list)):
+        # Every partner API refuses a permission with a JSON error. A 403 without
+        # one (an HTML page, an empty body) comes from a proxy, WAF or CDN in
+        # front of it: pausing the channel and asking for a reconnect would not
+        # help, so it is retried with backoff (Mailchimp's own rule, its edge
+        # throttling, already decided above).
+        match.code = ErrorCode.PARTNER_UNAVAILABLE
+        match.partner_code = "403"
+        match.partner_message = "403 without the partner's error body (a proxy or firewall refused the call)"
     if match.code is None:
         match.code = status_fallback(status)
     if match.retry_after_s is not None and match.retry_after_s < 0:

@@ -10,8 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.admin import format_age
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, Post
 from recovery.autopause import auto_pause_connection
+from recovery.classifier import classify_partner_error
+from recovery.models import DeadLetter, UnmappedError
+from recovery.publishing import post_apply_failure
 from tests.factories import ConnectionFactory, PostFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +70,13 @@ def test_changelist_lists_pause_state_and_links_the_paused_view(ops, tenant):
 
 
 def test_token_values_never_appear_in_admin_pages(ops, secret_connection):
+    # A partner that echoes the token back: in a dead letter's classification and in an unmapped error.
+    failed = PostFactory(connection=secret_connection, status=Post.Status.PUBLISHING, attempts=1)
+    echoed = {"error": {"message": f"(#100) Invalid parameter access_token={ACCESS}", "type": "OAuthException", "code": 100}}
+    post_apply_failure(failed.pk, classify_partner_error("meta", 400, echoed))
+    classify_partner_error("meta", 418, f"I'm a teapot; token={ACCESS}, refresh_token={REFRESH}")
+    letter = DeadLetter.objects.get()
+    unmapped = UnmappedError.objects.get()
     auto_pause_connection(secret_connection.tenant_id, secret_connection.pk, "AUTH_EXPIRED")
     post = PostFactory(connection=secret_connection)
     audit = secret_connection.audits.get()
@@ -81,6 +91,11 @@ def test_token_values_never_appear_in_admin_pages(ops, secret_connection):
         reverse("admin:connections_connectionaudit_change", args=[audit.pk]),
         reverse("admin:connections_post_changelist"),
         reverse("admin:connections_post_change", args=[post.pk]),
+        reverse("admin:connections_post_history", args=[post.pk]),
+        reverse("admin:recovery_deadletter_changelist"),
+        reverse("admin:recovery_deadletter_change", args=[letter.pk]),
+        reverse("admin:recovery_unmappederror_changelist"),
+        reverse("admin:recovery_unmappederror_change", args=[unmapped.pk]),
         reverse("admin:connections_tenant_change", args=[secret_connection.tenant_id]),
         reverse("admin:autocomplete") + "?app_label=connections&model_name=post&field_name=connection&term=",
     ]
@@ -140,7 +155,7 @@ def test_ops_pause_action_pauses_with_the_chosen_reason_and_audits(ops, tenant):
         assert connection.status == Connection.Status.ATTENTION
         assert connection.pause_reason == "AUTH_REVOKED"
         audit = connection.audits.get()
-        assert (audit.action, audit.actor) == (ConnectionAudit.Action.AUTO_PAUSE, "ops:operator")
+        assert (audit.action, audit.actor) == (ConnectionAudit.Action.PAUSE, "ops:operator")
         assert audit.details["reason_code"] == "AUTH_REVOKED"
     assert not already.audits.exists()
 

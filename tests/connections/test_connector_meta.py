@@ -10,7 +10,7 @@ from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from connections.sandbox import faults
 from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
-from recovery.classifier import REFRESH_CONTEXT, classify_partner_error, classify_system_error
+from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
 from tests.connections.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
 from tests.factories import PostFactory
 
@@ -172,7 +172,8 @@ def test_refresh_of_an_expired_token_fails_as_refresh_failed(page):
 
 
 def test_oauth_round_trip_authorize_code_exchange_account_info(sandbox, tenant):
-    SandboxAccount.objects.create(platform="meta", account_id="2001", name="Other Page", account_type="facebook_page")
+    SandboxAccount.objects.create(platform="meta", account_id="2001", name="Aardvark Page",
+                                  account_type="facebook_page")
     SandboxAccount.objects.create(platform="meta", account_id="2002", name="Acme Page", account_type="facebook_page")
     connector_class = get_connector_class("meta")
     scopes = connector_class.default_scopes("facebook_page")
@@ -192,9 +193,11 @@ def test_oauth_round_trip_authorize_code_exchange_account_info(sandbox, tenant):
     assert (info.account_id, info.name) == ("2002", "Acme Page")
     assert sorted(info.scopes) == sorted(scopes)
 
-    # The partner's session remembers the account: the next consent page preselects it.
+    # The partner's session remembers the account: the next consent page preselects it (the
+    # second one offered: Meta's dialog takes no account hint, so this is how a reconnect lands on it).
     _, _, offered, preselected = consent_page(browser, url)
-    assert offered == ["2002", "2001"] and preselected == "2002"
+    assert offered == ["2001", "2002"] and preselected == "2002"
+    assert consent_page(requests.Session(), url)[3] == "2001"  # another browser: no session
     # A code works once.
     with pytest.raises(PartnerError) as caught:
         connector_class.exchange_code(code=answer["code"], redirect_uri=redirect_uri)
@@ -223,34 +226,6 @@ def test_user_who_cancels_comes_back_with_metas_denial(sandbox):
 
 
 # ------------------------------------------------------------------ faults
-
-
-FAULTS = [
-    (faults.EXPIRE_TOKEN, {}, "AUTH_EXPIRED"),
-    (faults.REVOKE_TOKEN, {}, "AUTH_REVOKED"),
-    (faults.REVOKE_TOKEN, {"subcode": 458}, "AUTH_REVOKED"),
-    (faults.REMOVE_SCOPE, {"scope": "pages_manage_posts"}, "PERMISSION_INSUFFICIENT"),
-    (faults.RESTRICT_ACCOUNT, {}, "ACCOUNT_RESTRICTED"),
-    (faults.DELETE_TARGET, {}, "RESOURCE_NOT_FOUND"),
-    (faults.SERVER_ERROR, {"status": 500}, "PARTNER_5XX"),
-    (faults.SERVER_ERROR, {"status": 503}, "PARTNER_5XX"),  # code 2 at HTTP 503
-    (faults.RATE_LIMIT, {"usage": "app"}, "RATE_LIMIT_429"),
-    (faults.RATE_LIMIT, {"usage": "business", "regain_minutes": 19}, "RATE_LIMIT_429"),
-]
-
-
-def test_every_publish_fault_is_answered_as_meta_would_and_classified(page):
-    # One test over the table, not one per row: each live-server test pays a database flush.
-    for kind, params, expected in FAULTS:
-        faults.set_fault("meta", kind, account_id=PAGE_ID, **params)
-        with pytest.raises(PartnerError) as caught:
-            publish(page, content="Will fail")
-        error = caught.value
-        assert error.classify().code.value == expected, (kind, params, error.body)
-        assert page.access_token not in str(error) and page.access_token not in repr(error.args)
-        faults.clear_faults()
-    assert not SandboxObject.objects.filter(kind="post").exists()
-    assert_secrets_absent(page.access_token)
 
 
 def test_business_use_case_throttle_says_when_to_retry(page):
@@ -285,16 +260,3 @@ def test_a_fault_with_a_count_answers_that_many_calls(page):
     assert faults.list_faults("meta") == []
 
 
-def test_latency_slows_the_answer_but_it_succeeds(page):
-    faults.set_fault("meta", faults.LATENCY, account_id=PAGE_ID, ms=300)
-    assert get_connector(page).ping().account_id == PAGE_ID
-    assert SandboxRequest.objects.get().status == 200
-
-
-def test_timeout_fault_outlasts_the_read_timeout(page, settings):
-    settings.PARTNER_READ_TIMEOUT_S = 0.5
-    faults.set_fault("meta", faults.TIMEOUT, account_id=PAGE_ID, seconds=1)
-    with pytest.raises(requests.ReadTimeout) as caught:
-        get_connector(page).ping()
-    assert classify_system_error(caught.value).code.value == "TIMEOUT"
-    assert page.access_token not in str(caught.value)

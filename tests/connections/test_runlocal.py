@@ -96,6 +96,9 @@ def test_runlocal_starts_everything_on_embedded_redis_and_stops_it_all_on_ctrl_c
         assert _redis_servers_on(socket_path) == [redis_pid]
         for login in ("demo-owner / demo-owner-pass", "demo-member / demo-member-pass", "ops          / ops-admin-pass"):
             assert re.sub(r"\s+", " ", login) in re.sub(r"\s+", " ", output())
+        # The children's lines carry their name, and the banner comes after the web server's start-up lines.
+        started = output().index(f"web    | Starting development server at http://127.0.0.1:{port}/")
+        assert started < output().index(f"Ready: http://127.0.0.1:{port}/")
 
         base = f"http://127.0.0.1:{port}"
         session = requests.Session()

@@ -1,5 +1,6 @@
-"""seed_demo: the demo tenant of the local run, idempotent, and local-only."""
+"""seed_demo: the demo tenant of the local run, with real failure states, idempotent, and local-only."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -7,9 +8,15 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from django.urls import reverse
+
 from connections.management.commands.seed_demo import DEMO_LOGINS
-from connections.models import Connection, Membership, Post, Tenant
+from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
+from connections.platforms.base import PartnerError, get_connector
 from connections.queries import connections_for_user, tenant_for_user
+from connections.sandbox.models import SandboxAccount, SandboxFault
+from recovery.flags import ALL_FLAGS
+from recovery.models import DeadLetter, TenantFlag
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +28,7 @@ def _seed():
 
 
 def test_seed_demo_creates_the_demo_tenant_its_logins_connections_and_posts():
-    assert "3 logins, 6 connections, 5 posts" in _seed()
+    assert "3 logins, 6 connections (1 paused), 7 posts (1 dead-lettered)" in _seed()
 
     tenant = Tenant.objects.get(slug="demo")
     assert tenant.name == "Demo Co"
@@ -42,8 +49,68 @@ def test_seed_demo_creates_the_demo_tenant_its_logins_connections_and_posts():
         ("meta", "instagram_business"),
         ("tiktok", ""),
     ]
-    assert all(c.access_token.startswith("demo-placeholder-") for c in Connection.objects.filter(tenant=tenant))
+    for connection in Connection.objects.filter(tenant=tenant):  # each lives on its sandbox partner
+        assert SandboxAccount.objects.filter(platform=connection.platform, account_id=connection.external_account_id)
+        assert connection.access_token and not connection.access_token.startswith("demo-placeholder-")
     assert Post.objects.filter(tenant=tenant, status=Post.Status.SCHEDULED).count() == 5
+
+
+def test_seed_demo_leaves_a_channel_paused_for_reconnect_with_its_post_waiting():
+    _seed()
+
+    linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
+    assert (linkedin.status, linkedin.health_status, linkedin.pause_reason) == ("attention", "critical", "AUTH_EXPIRED")
+    [audit] = linkedin.audits.all()
+    assert audit.action == ConnectionAudit.Action.AUTO_PAUSE and audit.details["reason_code"] == "AUTH_EXPIRED"
+    waiting = Post.objects.get(connection=linkedin, status=Post.Status.WAITING_RECONNECT)
+    assert (waiting.last_error_code, waiting.attempts) == ("AUTH_EXPIRED", 1)
+    # The sandbox agrees: LinkedIn's tokens issued so far answer as expired, until a reconnect.
+    [fault] = SandboxFault.objects.filter(platform="linkedin")
+    assert fault.kind == "expire_token" and fault.account.account_id == linkedin.external_account_id
+    assert not DeadLetter.objects.filter(connection=linkedin).exists()  # waiting is not dead
+
+
+def test_seed_demo_leaves_a_dead_lettered_post_with_its_classification():
+    _seed()
+
+    dead = Post.objects.get(tenant__slug="demo", status=Post.Status.DEAD)
+    assert (dead.connection.account_type, dead.last_error_code) == ("instagram_business", "MEDIA_ERROR")
+    letter = DeadLetter.objects.get(post=dead)
+    assert letter.status == DeadLetter.Status.OPEN and letter.error_code == "MEDIA_ERROR"
+    assert letter.classification["partner_code"].startswith("36001")
+    assert dead.connection.status == Connection.Status.ACTIVE  # a content problem pauses nothing
+
+
+def test_seeded_states_show_on_the_posts_page_the_paused_view_and_the_dead_letter_admin(client):
+    _seed()
+    linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
+    letter = DeadLetter.objects.get()
+
+    client.login(username="demo-owner", password="demo-owner-pass")
+    posts = client.get(reverse("connections:posts")).content.decode()
+    client.login(username="ops", password="ops-admin-pass")
+    paused = client.get(reverse("admin:connections_connection_paused")).content.decode()
+    letters = client.get(reverse("admin:recovery_deadletter_changelist")).content.decode()
+
+    for status in (Post.Status.WAITING_RECONNECT, Post.Status.DEAD):
+        post = Post.objects.get(status=status)
+        assert re.search(rf'class="post status-{status}[^"]*" id="post-{post.pk}"', posts), status
+    assert linkedin.external_account_name in paused and "AUTH_EXPIRED" in paused
+    assert reverse("admin:recovery_deadletter_change", args=[letter.pk]) in letters and "MEDIA_ERROR" in letters
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seeded_connections_work_against_the_sandbox_and_the_paused_one_fails_as_expired(sandbox):
+    for name in ALL_FLAGS:  # transactional tests lose the rows the flags' migration made
+        TenantFlag.objects.get_or_create(name=name)
+    _seed()
+    page = Connection.objects.get(tenant__slug="demo", account_type="facebook_page")
+    linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
+
+    assert get_connector(page).ping()  # sandbox-issued tokens: the partner knows them
+    with pytest.raises(PartnerError) as failed:
+        get_connector(linkedin).ping()
+    assert failed.value.classify().code.value == "AUTH_EXPIRED"
 
 
 def test_seed_demo_run_twice_changes_nothing_but_brings_back_a_changed_password():
@@ -58,7 +125,11 @@ def test_seed_demo_run_twice_changes_nothing_but_brings_back_a_changed_password(
     assert get_user_model().objects.count() == 3
     assert Membership.objects.count() == 2
     assert Connection.objects.count() == 6
-    assert Post.objects.count() == 5
+    assert Post.objects.count() == 7
+    assert ConnectionAudit.objects.count() == 1
+    assert DeadLetter.objects.count() == 1
+    assert SandboxFault.objects.count() == 1
+    assert Connection.objects.get(platform="linkedin").status == Connection.Status.ATTENTION
     assert authenticate(username="ops", password="ops-admin-pass") is not None
 
 

@@ -129,6 +129,55 @@ def test_operator_sets_a_fault_in_the_admin(client, operator, acct, django_asser
         assert client.get("/admin/sandbox/sandboxfault/").status_code == 200
 
 
+def test_a_fault_set_by_the_command_answers_the_connector_until_the_command_clears_it(sandbox):
+    connection = linked_connection("meta", account_type="facebook_page", external_account_id="601")
+    call_command("sandbox_fault", "set", "meta", "revoke_token", "--account", "601", "--param", "subcode=458",
+                 stdout=StringIO())
+    with pytest.raises(PartnerError) as caught:
+        get_connector(connection).ping()
+    assert caught.value.body["error"]["error_subcode"] == 458
+    assert caught.value.classify().code.value == "AUTH_REVOKED"
+
+    call_command("sandbox_fault", "clear", "meta", "--account", "601", stdout=StringIO())
+    assert get_connector(connection).ping().account_id == "601"
+
+    call_command("sandbox_fault", "set", "meta", "server_error", "--param", "status=503", "--count", "1",
+                 stdout=StringIO())  # the whole platform, once
+    with pytest.raises(PartnerError) as caught:
+        get_connector(connection).ping()
+    assert caught.value.status == 503 and caught.value.classify().code.value == "PARTNER_5XX"
+    assert get_connector(connection).ping().account_id == "601"
+
+
+def test_a_fault_added_in_the_admin_answers_the_connector_until_it_is_deleted(sandbox, client, operator):
+    connection = linked_connection("linkedin", external_account_id="m-602")
+    account = SandboxAccount.objects.get(platform="linkedin", account_id="m-602")
+    client.force_login(operator)
+    refused = client.post("/admin/sandbox/sandboxfault/add/", {
+        "platform": "linkedin", "account": account.pk, "kind": "rate_limit", "params": '{"usage": "app"}'})
+    assert refused.status_code == 200 and "linkedin rate_limit usage &#x27;app&#x27; is not the partner" in \
+        refused.content.decode()
+    response = client.post("/admin/sandbox/sandboxfault/add/", {
+        "platform": "linkedin", "account": account.pk, "kind": "rate_limit", "params": '{"retry_after": 30}',
+        "remaining": ""})
+    assert response.status_code == 302
+    with pytest.raises(PartnerError) as caught:
+        get_connector(connection).ping()
+    assert caught.value.status == 429 and caught.value.classify().retry_after_s == 30
+
+    fault = SandboxFault.objects.get()
+    assert client.post(f"/admin/sandbox/sandboxfault/{fault.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert get_connector(connection).ping().account_id == "m-602"
+    assert "rate_limit" in client.get("/admin/sandbox/sandboxrequest/").content.decode()  # what the partner answered
+
+
+def test_a_usage_throttle_the_partner_does_not_have_is_refused(db):
+    with pytest.raises(faults.FaultError, match="tiktok rate_limit usage 'app' is not the partner's; none"):
+        faults.set_fault("tiktok", faults.RATE_LIMIT, usage="app")
+    with pytest.raises(faults.FaultError, match="one of app, business"):
+        faults.set_fault("meta", faults.RATE_LIMIT, usage="day")
+
+
 def test_consent_page_refuses_an_unknown_app(sandbox):
     response = requests.get(f"{sandbox}/sandbox/meta/v21.0/dialog/oauth",
                             params={"client_id": "999", "redirect_uri": "https://x.example/cb", "state": "s"})
@@ -162,11 +211,15 @@ def test_connectors_use_the_real_hosts_unless_the_sandbox_is_on(settings):
 def test_sandbox_urls_are_not_mounted_when_disabled(client, settings, db):
     import config.urls
 
+    paths = ["/sandbox/meta/v21.0/me", "/sandbox/gbp/o/oauth2/v2/auth?client_id=x", "/sandbox/tiktok/v2/oauth/token/",
+             "/sandbox/mailchimp/3.0/ping", "/sandbox/media/a.png"]
     settings.SANDBOX_ENABLED = False
     try:
         importlib.reload(config.urls)
         clear_url_caches()
-        assert client.get("/sandbox/meta/v21.0/me").status_code == 404
+        for path in paths:
+            assert client.get(path).status_code == 404, path
+        assert client.post("/sandbox/linkedin/oauth/v2/accessToken", {"grant_type": "x"}).status_code == 404
     finally:
         settings.SANDBOX_ENABLED = True
         importlib.reload(config.urls)

@@ -15,12 +15,13 @@ import django_rq
 import pytest
 from django.utils import timezone
 from rq.job import Job
+from rq.rate_limit import RateLimitRegistry
 from rq.registry import ScheduledJobRegistry
 
-from connections.models import Post
+from connections.models import Connection, Post
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_disable_for_tenant, flag_enable_for_tenant
-from recovery.models import TenantFlag
-from recovery.publishing import publish_queue
+from recovery.models import DeadLetter, TenantFlag
+from recovery.publishing import POST_PUBLISH_JOB, publish_queue
 from recovery.sweeper import posts_enqueue_due
 from recovery.worker import RecoveryWorker
 from tests.connections.sandbox_helpers import linked_connection
@@ -79,8 +80,19 @@ def scheduled_job_ids() -> list[str]:
 
 
 def fast_forward() -> int:
-    """Make every planned retry or deferral due now, as if the time had passed; returns how many jobs."""
+    """Make every planned retry or deferral due now, as if the time had passed; returns how many jobs.
+
+    Time passing also ends the policies' waits in Redis: usage-throttle holds
+    expire, token buckets refill, open breakers' cool-downs end.
+    """
     queue = publish_queue()
+    client = queue.connection
+    for pattern in ("throttle:*", "rl:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+    for key in client.scan_iter("cb:conn:*"):
+        if client.type(key) == b"hash" and client.hget(key, "state") == b"open":
+            client.hset(key, "opened_at", 0)
     registry = ScheduledJobRegistry(queue=queue)
     Post.objects.filter(status=Post.Status.SCHEDULED, next_attempt_at__gt=timezone.now()).update(
         next_attempt_at=timezone.now() - timedelta(seconds=1)
@@ -91,3 +103,38 @@ def fast_forward() -> int:
         registry.remove(job)
         queue.enqueue_job(job)
     return len(job_ids)
+
+
+def publish_jobs_for(post) -> list:
+    """The post's publish jobs waiting in Redis: queued, rate-limited or scheduled (RQ Job objects)."""
+    queue = publish_queue()
+    ids = queue.get_job_ids() + ScheduledJobRegistry(queue=queue).get_job_ids()
+    ids += RateLimitRegistry(f"publish:tenant:{post.tenant_id}", queue.connection).get_rate_limited_job_ids()
+    jobs = queue.job_class.fetch_many(ids, connection=queue.connection)
+    return [job for job in jobs if job and job.func_name == POST_PUBLISH_JOB and job.args[0] == post.pk]
+
+
+def where_it_stands(post) -> str:
+    """Where a post at rest (no worker running) stands, after checking it is accounted for.
+
+    The issue's invariant: published; waiting_reconnect on a channel that is not
+    active; dead with its open DeadLetter; unconfirmed (the user decides); or
+    scheduled with a known retry time and a job planned for that time.
+    """
+    post.refresh_from_db()
+    letters = DeadLetter.objects.filter(post=post, status=DeadLetter.Status.OPEN).count()
+    assert letters == (1 if post.status == Post.Status.DEAD else 0), (post, letters)
+    if post.status == Post.Status.PUBLISHED:
+        assert post.partner_post_id and post.published_at, post
+    elif post.status == Post.Status.WAITING_RECONNECT:
+        assert post.connection.status != Connection.Status.ACTIVE, post
+    elif post.status == Post.Status.UNCONFIRMED:
+        assert post.last_error_message and not publish_jobs_for(post), post  # never sent again on its own
+    elif post.status == Post.Status.SCHEDULED:
+        assert post.next_attempt_at is not None, post
+        registry = ScheduledJobRegistry(queue=publish_queue())
+        planned = [registry.get_scheduled_time(job) for job in publish_jobs_for(post)]
+        assert any(abs((at - post.next_attempt_at).total_seconds()) < 2 for at in planned), (post, planned)
+    else:
+        assert post.status == Post.Status.DEAD, post  # never publishing, failed or anything else at rest
+    return post.status

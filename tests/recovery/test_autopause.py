@@ -91,6 +91,21 @@ def test_auth_error_pauses_channel_as_needs_reconnect_with_one_audit_row(tenant)
     }
 
 
+def test_a_pause_is_one_statement_and_returns_the_connection_as_stored(tenant, django_assert_num_queries):
+    connection = ConnectionFactory(tenant=tenant, platform="tiktok", external_account_name="@acme")
+
+    with django_assert_num_queries(1):  # one round trip: the target is a p99 under 5 ms (bench/bench_pause.py)
+        result = auto_pause_connection(tenant.pk, connection.pk, "AUTH_REVOKED")
+
+    stored = Connection.objects.get(pk=connection.pk)
+    returned = result.connection
+    for name in ("pk", "tenant_id", "platform", "status", "health_status", "pause_reason", "pause_description"):
+        assert getattr(returned, name) == getattr(stored, name), name
+    assert returned.paused_at == stored.paused_at and returned.updated_at == stored.updated_at
+    assert returned.external_account_name == "@acme"  # the rest loads on access
+    assert ConnectionAudit.objects.get(connection=connection).created_at == stored.paused_at
+
+
 def test_restriction_that_a_reconnect_does_not_fix_pauses_without_asking_for_reconnect(tenant):
     connection = ConnectionFactory(tenant=tenant)
 

@@ -1,8 +1,11 @@
 """Every labelled case in the shared error corpus gets its expected code (and retry delay).
 
-The corpus lives beside the repository (<repo>/../shared/error-corpus/cases.json,
-as in CI); ERROR_CORPUS points elsewhere. A missing corpus fails the run: a
-classifier that is not checked against it is not tested.
+The corpus is read from, first found: ERROR_CORPUS; the shared one beside the
+repository (<repo>/../shared/error-corpus/cases.json, as in CI), so cases added
+there are tested at once; the copy in tests/recovery/data/, so a clean clone
+on its own runs it too (refresh the copy when the shared corpus grows). A
+corpus that cannot be read fails the run: a classifier that is not checked
+against it is not tested.
 """
 
 import json
@@ -16,7 +19,9 @@ from recovery.classifier.parsing import seconds_until_next_utc_midnight
 from recovery.taxonomy import ErrorCode
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("ERROR_CORPUS") or REPO.parent / "shared" / "error-corpus" / "cases.json")
+SHARED_CORPUS = REPO.parent / "shared" / "error-corpus" / "cases.json"
+CORPUS_COPY = REPO / "tests" / "recovery" / "data" / "error-corpus.json"
+CORPUS = Path(os.environ.get("ERROR_CORPUS") or (SHARED_CORPUS if SHARED_CORPUS.is_file() else CORPUS_COPY))
 
 
 def _load_cases():
@@ -62,3 +67,11 @@ def test_linkedin_daily_throttle_retries_at_next_utc_midnight():
         classified = classify_case(case)
         assert classified.code is ErrorCode.QUOTA_EXCEEDED
         assert classified.retry_after_s == pytest.approx(seconds_until_next_utc_midnight(), abs=2)
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_file(), reason="no shared corpus beside the repository")
+def test_the_copy_in_the_repository_agrees_with_the_shared_corpus():
+    shared = {case["id"]: case for case in json.loads(SHARED_CORPUS.read_text(encoding="utf-8"))}
+    copy = json.loads(CORPUS_COPY.read_text(encoding="utf-8"))
+
+    assert [case["id"] for case in copy if shared.get(case["id"]) != case] == []

@@ -219,8 +219,23 @@ def test_garbage_body_falls_back_on_http_status(platform, body):
 
 
 @pytest.mark.parametrize("platform", ["meta", "linkedin", "tiktok", "gbp"])
-def test_garbage_403_is_a_permission_problem(platform):
-    assert classify_partner_error(platform, 403, "<html>Forbidden</html>").code is E.PERMISSION_INSUFFICIENT
+@pytest.mark.parametrize("body", ["<html>Forbidden</html>", "", None, b"Access denied"])
+def test_a_403_without_the_partners_json_is_retried_not_a_reconnect(platform, body):
+    # A proxy or firewall in front of the partner refused the call; a reconnect would not help.
+    classified = classify_partner_error(platform, 403, body)
+    assert classified.code is E.PARTNER_UNAVAILABLE and not classified.pauses_channel
+
+
+@pytest.mark.parametrize("platform", ["meta", "linkedin", "tiktok", "gbp"])
+def test_a_403_with_a_json_body_but_no_known_code_is_a_permission_problem(platform):
+    assert classify_partner_error(platform, 403, {"message": "Forbidden"}).code is E.PERMISSION_INSUFFICIENT
+
+
+def test_a_403_with_a_bearer_insufficient_scope_challenge_and_no_body_is_a_permission_problem():
+    headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="https://www.googleapis.com/auth/business.manage"'}
+    classified = classify_partner_error("gbp", 403, "", headers)
+    assert classified.code is E.PERMISSION_INSUFFICIENT
+    assert classified.missing_scopes == ["https://www.googleapis.com/auth/business.manage"]
 
 
 @pytest.mark.parametrize("status", [None, 200, 302, 418, "not a status"])

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recovery.models import UnmappedError
+from recovery.taxonomy import get_taxonomy_entry
 from tests.recovery.test_classifier_corpus import CORPUS
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,17 @@ def test_classifies_the_whole_corpus_in_order():
         assert result["code"] == case["expected"], case["id"]
         if case.get("retry_after_s") is not None:
             assert result["retry_after_s"] == pytest.approx(case["retry_after_s"], abs=1)
+
+
+def test_each_result_carries_its_codes_taxonomy_entry():
+    for result in run(str(CORPUS)):
+        entry = get_taxonomy_entry(result["code"])
+        assert (result["action"], result["severity"]) == (entry.action.value, entry.severity.value)
+        assert (result["retryable"], result["pauses_channel"], result["requires_reauth"]) == (
+            entry.retryable, entry.pauses_channel, entry.requires_reauth
+        )
+        assert (result["user_message"], result["recovery_action"]) == (entry.user_message, entry.recovery_action)
+        assert result["retry_after_s"] is None or result["retry_after_s"] >= 0
 
 
 def test_the_command_records_unknown_errors():

@@ -1,8 +1,11 @@
 """The publish job end to end: a real worker, the sandbox Meta over real HTTP, the post's state in Postgres."""
 
+import socketserver
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionAudit, Post
@@ -10,11 +13,13 @@ from connections.platforms.base import get_connector
 from connections.sandbox import faults
 from connections.sandbox.models import SandboxObject, SandboxRequest
 from recovery.autopause import resume_connection
+from recovery.jobs import post_publish_job
 from recovery.models import DeadLetter
 from recovery.publishing import enqueue_post_publish
 from recovery.sweeper import posts_sweep
 from recovery.taxonomy import get_taxonomy_entry
 from tests.connections.sandbox_helpers import linked_connection
+from tests.factories import ConnectionFactory
 from tests.recovery.pipeline_helpers import (
     PAGE_ID,
     autopause_off,  # noqa: F401 (fixture)
@@ -68,6 +73,33 @@ def test_a_job_that_runs_twice_publishes_once(page):
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED and post.attempts == 1
     assert partner_posts().count() == 1
+
+
+def test_two_jobs_for_one_post_running_at_the_same_moment_publish_it_once(page):
+    """Two workers pick up two jobs of one post together: the claim lets exactly one of them call the partner."""
+    faults.set_fault("meta", faults.LATENCY, account_id=PAGE_ID, ms=300)  # the partner call overlaps the other job
+    post = due_post(page)
+    start = threading.Barrier(4)
+    outcomes = []
+
+    def worker():
+        try:
+            start.wait()
+            outcomes.append(post_publish_job(post.pk))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    post.refresh_from_db()
+    assert sorted(outcomes) == ["published", "skipped", "skipped", "skipped"]
+    assert post.status == Post.Status.PUBLISHED and post.attempts == 1
+    assert partner_posts().count() == 1
+    assert SandboxRequest.objects.filter(method="POST", path__contains="/feed").count() == 1
 
 
 def test_partner_5xx_is_retried_after_the_classifiers_delay_then_published(page):
@@ -240,6 +272,62 @@ def test_read_timeout_without_a_partner_lookup_leaves_the_post_for_the_user_to_d
     assert SandboxRequest.objects.filter(method="POST").count() == 1
 
 
+class HangUpAfterReading(socketserver.BaseRequestHandler):
+    """A partner that reads the whole request, then drops the connection without a word."""
+
+    requests_read = 0
+
+    def handle(self):
+        self.request.settimeout(2)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self.request.recv(65536)
+        type(self).requests_read += 1
+
+
+@pytest.fixture
+def partner_that_hangs_up(settings):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), HangUpAfterReading)
+    HangUpAfterReading.requests_read = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.SANDBOX_ENABLED = settings.PARTNERS_USE_SANDBOX = True
+    settings.SITE_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    yield HangUpAfterReading
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_connection_dropped_after_sending_is_an_unknown_outcome_not_a_blind_retry(tenant, partner_that_hangs_up):
+    member = ConnectionFactory(tenant=tenant, platform="linkedin", external_account_id="782bbtaQ",
+                               granted_scopes=["openid", "profile", "w_member_social"])
+    post = due_post(member)
+    enqueue_due()
+
+    run_publish_worker()
+
+    post.refresh_from_db()
+    assert partner_that_hangs_up.requests_read == 1
+    assert post.status == Post.Status.UNCONFIRMED and post.last_error_code == "NETWORK_ERROR"
+    assert scheduled_job_ids() == []
+
+
+def test_a_refused_connection_was_never_sent_and_is_retried(tenant, settings):
+    with socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler) as closed:
+        port = closed.server_address[1]  # free now, and nobody listens on it
+    settings.SANDBOX_ENABLED = settings.PARTNERS_USE_SANDBOX = True
+    settings.SITE_URL = f"http://127.0.0.1:{port}"
+    member = ConnectionFactory(tenant=tenant, platform="linkedin", external_account_id="782bbtaQ",
+                               granted_scopes=["openid", "profile", "w_member_social"])
+    post = due_post(member)
+    enqueue_due()
+
+    run_publish_worker()
+
+    post.refresh_from_db()
+    assert post.status == Post.Status.SCHEDULED and post.last_error_code == "NETWORK_ERROR"
+    assert len(scheduled_job_ids()) == 1
+
+
 def test_a_post_abandoned_on_a_partner_without_lookup_is_left_for_the_user(sandbox, tenant, settings):
     settings.PUBLISH_LEASE_S = 60
     member = linked_connection("linkedin", tenant=tenant, external_account_id="782bbtaQ", external_account_name="Ada")
@@ -254,6 +342,24 @@ def test_a_post_abandoned_on_a_partner_without_lookup_is_left_for_the_user(sandb
     assert stuck.status == Post.Status.UNCONFIRMED and stuck.last_error_code == "TIMEOUT"
     assert fresh.status == Post.Status.PUBLISHING  # its job may still be running: within the lease
     assert scheduled_job_ids() == []
+
+
+def test_a_post_whose_jobs_keep_dying_stops_once_timeouts_retries_are_used_up(page, settings):
+    """A post that takes its worker down every time (say, it runs it out of memory) is not retried for ever."""
+    settings.PUBLISH_LEASE_S = 60
+    max_retries = get_taxonomy_entry("TIMEOUT").retry_policy.max_retries
+    long_ago = timezone.now() - timedelta(seconds=61)
+    again = due_post(page, status=Post.Status.PUBLISHING, attempts=max_retries)
+    spent = due_post(page, status=Post.Status.PUBLISHING, attempts=max_retries + 1)
+    Post.objects.filter(pk__in=[again.pk, spent.pk]).update(updated_at=long_ago)
+
+    assert posts_sweep()["abandoned"] == {"retry_scheduled": 1, "unconfirmed": 1}
+
+    again.refresh_from_db()
+    spent.refresh_from_db()
+    assert again.status == Post.Status.SCHEDULED and again.last_error_code == "TIMEOUT"  # looked up first
+    assert spent.status == Post.Status.UNCONFIRMED and "stopped trying" in spent.last_error_message
+    assert not SandboxRequest.objects.exists()
 
 
 def test_a_post_whose_job_was_lost_is_enqueued_again_and_published_once(page, settings):

@@ -3,7 +3,10 @@
 import logging
 
 import pytest
+import requests
 import sentry_sdk
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 from sentry_sdk.transport import Transport
 
 from config.sentry import init_sentry
@@ -124,3 +127,48 @@ def test_tokens_and_secrets_never_reach_sentry(sentry):
         assert secret not in sent
     assert "[Filtered]" in sent
     assert "refused: Authorization: Bearer [Filtered]" in sent  # the message stays readable
+
+
+# -- a request that fails: what the Django integration sends about it ---------------------------
+
+ACCESS_TOKEN = "EAAJZCr4nd0mT0k3nInAFrameVar0123"
+QUERY_TOKEN = "ya29.a0AfB_byQueryStringToken0123"
+HEADER_TOKEN = "act.HeaderBearerToken0123456789"
+COOKIE_VALUE = "sessionid-value-that-must-not-leak"
+BODY_SECRET = "client-secret-in-the-form-body"
+
+
+@csrf_exempt
+def failing_view(request):
+    page_token = ACCESS_TOKEN  # a local named for a secret
+    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}  # a secret under a secret key
+    url = f"https://graph.example/v21.0/me/feed?access_token={ACCESS_TOKEN}"  # a secret inside a string
+    raise RuntimeError(f"partner call failed for {url} with {headers} and {page_token}")
+
+
+urlpatterns = [path("boom/", failing_view)]
+
+
+@pytest.mark.urls("tests.recovery.test_sentry")
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_requests_token_in_headers_query_cookies_body_and_frame_vars_is_masked(sentry, live_server):
+    response = requests.post(
+        f"{live_server.url}/boom/?access_token={QUERY_TOKEN}&page=2",
+        data={"client_secret": BODY_SECRET, "message": "hello"},
+        headers={"Authorization": f"Bearer {HEADER_TOKEN}"},
+        cookies={"sessionid": COOKIE_VALUE},
+        timeout=10,
+    )
+
+    assert response.status_code == 500
+    [event] = sentry.events
+    sent = sentry.sent_text()
+    for secret in (ACCESS_TOKEN, QUERY_TOKEN, HEADER_TOKEN, COOKIE_VALUE, BODY_SECRET):
+        assert secret not in sent
+    request = event["request"]
+    # What ops need to read is still there.
+    assert request["url"].endswith("/boom/") and request["method"] == "POST" and "page=2" in request["query_string"]
+    assert request["headers"]["Authorization"] == "[Filtered]"
+    [frame] = [f for f in event["exception"]["values"][0]["stacktrace"]["frames"] if f["function"] == "failing_view"]
+    assert frame["vars"]["page_token"] == "[Filtered]"
+    assert "partner call failed for https://graph.example/v21.0/me/feed?access_token=[Filtered]" in sent

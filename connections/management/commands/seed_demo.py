@@ -1,14 +1,19 @@
 """Seed the demo tenant of the local run. Idempotent: run it as often as you like.
 
 Creates tenant "Demo Co" (slug demo) with users demo-owner and demo-member, an
-ops superuser "ops", one connection per partner account kind and a few
-scheduled posts. The passwords are public (below, and printed by runlocal):
-local runs only, so the command refuses to run unless SANDBOX_ENABLED is on,
-which `check --deploy` refuses in production.
+ops superuser "ops", one connection per partner account kind, living on the
+sandbox partners, and a few scheduled posts; and, so the posts page, the
+paused view and the dead-letter admin show real states at once, two failures
+made by the pipeline's own services: the LinkedIn token expired (the channel
+paused for reconnect, a post waiting for it) and an Instagram image the
+partner refused (the post dead-lettered). The passwords are public (below,
+and printed by runlocal): local runs only, so the command refuses to run
+unless SANDBOX_ENABLED is on, which `check --deploy` refuses in production.
 
 Adding a step: write `def seed_<what>(demo: DemoData) -> None` below and
 append it to STEPS. A step finds what earlier steps made on `demo`, and must
-be idempotent itself (get_or_create, never a blind create).
+be idempotent itself (get_or_create, never a blind create). Each step runs in
+its own transaction, so a later step sees the flags an earlier one turned on.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import Connection, Membership, Platform, Post, Tenant
+from connections.sandbox import faults
+from connections.sandbox.core import sandbox_link_connection
+from recovery.classifier import classify_partner_error
 from recovery.flags import ALL_FLAGS, flag_enable_for_tenant
+from recovery.publishing import post_apply_failure
 
 TENANT_SLUG = "demo"
 TENANT_NAME = "Demo Co"
@@ -35,6 +44,8 @@ DEMO_LOGINS = [
     ("ops", "ops-admin-pass", None, True),
 ]
 
+# Tokens of a connection not yet linked to its sandbox partner (seed_sandbox_accounts replaces them).
+PLACEHOLDER_TOKEN_PREFIX = "demo-placeholder-"
 # (platform, account_type, external_account_id, external_account_name, granted_scopes)
 DEMO_CONNECTIONS = [
     (Platform.META, "facebook_page", "104000000000001", "Demo Co (Facebook Page)",
@@ -59,6 +70,21 @@ DEMO_POSTS = [
     (Platform.GBP, "", Post.Kind.TEXT, "Demo: open late on Fridays from next week.", [], 30),
     (Platform.MAILCHIMP, "", Post.Kind.EMAIL, "Demo: the monthly newsletter.", [], 48),
 ]
+
+
+# The pipeline's failures the demo starts with: (platform, account_type, kind, content, media, hours from
+# now, the partner's answer as (HTTP status, body): both documented answers from the shared error corpus).
+EXPIRED_TOKEN_POST = (
+    Platform.LINKEDIN, "", Post.Kind.TEXT, "Demo: this post waits until LinkedIn is reconnected.", [], -1,
+    (401, {"status": 401, "serviceErrorCode": 65602, "code": "EXPIRED_ACCESS_TOKEN",
+           "message": "The token used in the request has expired"}),
+)
+REFUSED_MEDIA_POST = (
+    Platform.META, "instagram_business", Post.Kind.IMAGE, "Demo: our new menu, as a webp image.",
+    [{"url": "https://example.com/demo/menu.webp", "type": "image", "format": "webp", "size_bytes": 180000}], -2,
+    (400, {"error": {"message": "The image format webp is not supported. Supported formats are: jpeg.",
+                     "type": "OAuthException", "code": 36001, "error_subcode": 2207005, "is_transient": False}}),
+)
 
 
 @dataclass
@@ -95,7 +121,7 @@ def seed_users(demo: DemoData) -> None:
 
 
 def seed_connections(demo: DemoData) -> None:
-    """One connection per partner account kind, with placeholder tokens until a step links them to the sandbox."""
+    """One connection per partner account kind, with placeholder tokens until the next step links it."""
     for platform, account_type, account_id, name, scopes in DEMO_CONNECTIONS:
         connection, _ = Connection.objects.get_or_create(
             tenant=demo.tenant,
@@ -105,11 +131,18 @@ def seed_connections(demo: DemoData) -> None:
                 "account_type": account_type,
                 "external_account_name": name,
                 "granted_scopes": scopes,
-                "access_token": f"demo-placeholder-access-{platform}-{account_type or 'account'}",
-                "refresh_token": f"demo-placeholder-refresh-{platform}-{account_type or 'account'}",
+                "access_token": f"{PLACEHOLDER_TOKEN_PREFIX}access-{platform}-{account_type or 'account'}",
+                "refresh_token": f"{PLACEHOLDER_TOKEN_PREFIX}refresh-{platform}-{account_type or 'account'}",
             },
         )
         demo.connections.append(connection)
+
+
+def seed_sandbox_accounts(demo: DemoData) -> None:
+    """Each demo connection lives on its sandbox partner, with tokens it issued (once: linked ones are kept)."""
+    for connection in demo.connections:
+        if connection.access_token.startswith(PLACEHOLDER_TOKEN_PREFIX):
+            sandbox_link_connection(connection)
 
 
 def seed_posts(demo: DemoData) -> None:
@@ -131,15 +164,68 @@ def seed_flags(demo: DemoData) -> None:
         flag_enable_for_tenant(name, demo.tenant.pk)
 
 
+def _failed_post(demo: DemoData, spec) -> Post | None:
+    """The post of `spec`, failed by the partner's answer exactly as a publish job fails it; None if it existed.
+
+    The post is created claimed (publishing, one attempt: the call that failed), and the
+    answer goes through the classifier and recovery.publishing.post_apply_failure, the
+    services the publish job itself calls. Once only: a post that exists already is left
+    as the user or the pipeline left it (reconnected, requeued, published).
+    """
+    platform, account_type, kind, content, media, hours, (status, body) = spec
+    post, created = Post.objects.get_or_create(
+        tenant=demo.tenant,
+        connection=demo.connection(platform, account_type),
+        content=content,
+        defaults={
+            "kind": kind,
+            "media": media,
+            "scheduled_at": timezone.now() + timedelta(hours=hours),
+            "status": Post.Status.PUBLISHING,
+            "attempts": 1,
+        },
+    )
+    demo.posts.append(post)
+    if not created:
+        return None
+    post_apply_failure(post.pk, classify_partner_error(platform, status, body))
+    return post
+
+
+def seed_expired_linkedin_token(demo: DemoData) -> None:
+    """LinkedIn answered "token expired": the channel is paused for reconnect, its post waits.
+
+    The sandbox agrees: the tokens it issued so far answer as expired from now on, so a
+    ping fails the same way, and the Reconnect flow (new tokens) heals it.
+    """
+    if _failed_post(demo, EXPIRED_TOKEN_POST) is not None:
+        connection = demo.connection(Platform.LINKEDIN)
+        faults.set_fault(Platform.LINKEDIN, faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
+
+
+def seed_refused_instagram_image(demo: DemoData) -> None:
+    """Instagram refused an image format: not retryable and no pause, so the post is dead-lettered."""
+    _failed_post(demo, REFUSED_MEDIA_POST)
+
+
 # The steps, in order. Append yours.
-STEPS = [seed_tenant, seed_users, seed_connections, seed_posts, seed_flags]
+STEPS = [
+    seed_tenant,
+    seed_users,
+    seed_connections,
+    seed_sandbox_accounts,
+    seed_posts,
+    seed_flags,
+    seed_expired_linkedin_token,
+    seed_refused_instagram_image,
+]
 
 
 def seed_demo() -> DemoData:
-    """Run every step in one transaction; returns what was seeded."""
+    """Run every step, each in its own transaction (a rerun completes a failed run); returns what was seeded."""
     demo = DemoData()
-    with transaction.atomic():
-        for step in STEPS:
+    for step in STEPS:
+        with transaction.atomic():
             step(demo)
     return demo
 
@@ -153,7 +239,9 @@ class Command(BaseCommand):
                 "seed_demo creates logins with public passwords: it runs only with SANDBOX_ENABLED=1 (local runs)."
             )
         demo = seed_demo()
+        paused = sum(connection.is_paused for connection in Connection.objects.filter(tenant=demo.tenant))
+        dead = Post.objects.filter(tenant=demo.tenant, status=Post.Status.DEAD).count()
         self.stdout.write(
             f"Demo tenant {demo.tenant.name!r}: {len(demo.users)} logins, "
-            f"{len(demo.connections)} connections, {len(demo.posts)} posts."
+            f"{len(demo.connections)} connections ({paused} paused), {len(demo.posts)} posts ({dead} dead-lettered)."
         )

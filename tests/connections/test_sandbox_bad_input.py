@@ -1,0 +1,78 @@
+"""Garbage sent to the sandbox partners gets the partner's own error answer, never a crash (500).
+
+Every path of every sandbox partner is called with an issued token, with each method, and with
+bodies a careless client or a broken proxy sends: JSON of the wrong shape, invalid JSON, bytes
+that are not UTF-8, a broken multipart form, and parameters of the wrong type.
+"""
+
+import json
+
+import pytest
+
+from connections.sandbox.models import SandboxRequest
+from tests.connections.sandbox_helpers import linked_connection
+
+LOCATION = "accounts/1092837465/locations/5550001"
+ACCOUNTS = {
+    "meta": dict(account_type="facebook_page", external_account_id="104857600001"),
+    "linkedin": dict(external_account_id="782bbtaQ"),
+    "tiktok": dict(external_account_id="-000QW3rtyUiOpAsDfGhJkL"),
+    "gbp": dict(external_account_id=LOCATION),
+    "mailchimp": dict(external_account_id="a1b2c3d4e5"),
+}
+PATHS = {
+    "meta": ["v21.0/dialog/oauth", "v21.0/oauth/access_token", "v21.0/debug_token", "v21.0/me", "v21.0/me/permissions",
+             "v21.0/me/accounts", "v21.0/104857600001", "v21.0/104857600001/feed", "v21.0/104857600001/photos",
+             "v21.0/104857600001/videos", "v21.0/104857600001/media", "v21.0/104857600001/media_publish",
+             "v21.0/104857600001/content_publishing_limit"],
+    "linkedin": ["oauth/v2/authorization", "oauth/v2/accessToken", "oauth/v2/introspectToken", "v2/userinfo",
+                 "rest/posts", "rest/images", "dms-uploads/D1234", "rest/organizationAcls", "rest/organizations/1"],
+    "tiktok": ["v2/auth/authorize/", "v2/oauth/token/", "v2/oauth/revoke/", "v2/user/info/",
+               "v2/post/publish/creator_info/query/", "v2/post/publish/video/init/",
+               "v2/post/publish/content/init/", "v2/post/publish/status/fetch/"],
+    "gbp": ["o/oauth2/v2/auth", "token", "tokeninfo", "v1/accounts", "v1/accounts/1092837465/locations",
+            "v1/locations/5550001", f"v4/{LOCATION}/localPosts", f"v4/{LOCATION}/localPosts/1"],
+    "mailchimp": ["oauth2/authorize", "oauth2/token", "oauth2/metadata", "3.0/ping", "3.0/", "3.0/lists",
+                  "3.0/lists/a1b2c3d4e5", "3.0/campaigns", "3.0/campaigns/abc123", "3.0/campaigns/abc123/content",
+                  "3.0/campaigns/abc123/actions/send", "3.0/campaigns/abc123/actions/schedule"],
+}
+CONSENT_PAGES = {"v21.0/dialog/oauth", "oauth/v2/authorization", "v2/auth/authorize/", "o/oauth2/v2/auth",
+                 "oauth2/authorize"}
+# Query parameters the sandboxes read as numbers, lists or names, all of the wrong type.
+WRONG_PARAMS = ("limit=abc&count=-x&offset=x&pageSize=NaN&pageToken=%00&fields=%7B%7D%2C&readMask=,&action=x"
+                "&grant_type=refresh_token&refresh_token=&code=&fb_exchange_token=&input_token=")
+JSON_BODIES = [
+    "[1, 2]", '"text"', "null", "{not json", '{"publish_id": {"a": 1}, "author": ["x"], "creation_id": []}',
+    json.dumps({"initializeUploadRequest": "owner", "post_info": "x", "source_info": [], "recipients": "list",
+                "settings": 5, "content": "html", "media": "photo", "summary": {"a": 1}, "schedule_time": 5,
+                "type": "regular", "commentary": None, "children": 7, "media_type": 3}),
+]
+
+
+def _calls(path: str):
+    yield "GET", f"{path}?{WRONG_PARAMS}", None, None
+    yield "DELETE", path, None, None
+    for method in ("POST", "PUT"):
+        for body in JSON_BODIES:
+            yield method, f"{path}?{WRONG_PARAMS}", body, "application/json"
+        yield method, path, b"\xff\xfe\x00garbage", "application/json"
+        yield method, path, b"--x\r\nbroken", "multipart/form-data; boundary=x"
+        yield method, path, b"limit=abc&children=&published=maybe&attached_media[0]=%7B&url=", \
+            "application/x-www-form-urlencoded"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("platform", list(PATHS))
+def test_garbage_gets_the_partners_own_error_never_a_crash(client, platform):
+    connection = linked_connection(platform, **ACCOUNTS[platform])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {connection.access_token}"}
+    for path in PATHS[platform]:
+        for method, url, body, content_type in _calls(f"/sandbox/{platform}/{path}"):
+            kwargs = {"data": body, "content_type": content_type} if body is not None else {}
+            response = client.generic(method, url, **kwargs, **auth)
+            where = (method, url, body)
+            assert response.status_code < 500, (where, response.content[:300])
+            if response.status_code >= 400 and path not in CONSENT_PAGES:
+                # The partner's own (JSON) error body, not a page of Django's.
+                assert "json" in response["Content-Type"], (where, response["Content-Type"], response.content[:200])
+    assert SandboxRequest.objects.filter(platform=platform).count() > 0
