@@ -221,10 +221,14 @@ class Connector:
             cls._session = session
         return cls._session
 
+    # The Post kinds this connector can publish; a partner whose kinds depend on
+    # the account type (Meta: Page or Instagram) overrides supported_kinds.
+    kinds: frozenset[str] = frozenset()
+
     @classmethod
     def supported_kinds(cls, account_type: str = "") -> set[str]:
         """The Post kinds this connector can publish for that kind of account (check_post reads it)."""
-        raise NotImplementedError
+        return set(cls.kinds)
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:

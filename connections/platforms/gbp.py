@@ -75,10 +75,7 @@ def split_location_name(name: str) -> tuple[str, str]:
 class GbpConnector(Connector):
     platform = "gbp"
     supports_post_lookup = True
-
-    @classmethod
-    def supported_kinds(cls, account_type: str = "") -> set[str]:
-        return set(SUPPORTED_KINDS)
+    kinds = frozenset(SUPPORTED_KINDS)
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:

@@ -75,10 +75,7 @@ def _token_set(body: dict, refresh_fallback: str = "") -> TokenSet:
 class LinkedInConnector(Connector):
     platform = "linkedin"
     supports_post_lookup = False
-
-    @classmethod
-    def supported_kinds(cls, account_type: str = "") -> set[str]:
-        return set(SUPPORTED_KINDS)
+    kinds = frozenset(SUPPORTED_KINDS)
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:

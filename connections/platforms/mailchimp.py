@@ -88,10 +88,7 @@ def _quarter_hour_at_or_after(when):
 class MailchimpConnector(Connector):
     platform = "mailchimp"
     supports_post_lookup = True
-
-    @classmethod
-    def supported_kinds(cls, account_type: str = "") -> set[str]:
-        return set(SUPPORTED_KINDS)
+    kinds = frozenset(SUPPORTED_KINDS)
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:

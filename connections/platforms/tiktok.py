@@ -74,9 +74,7 @@ class TikTokConnector(Connector):
             return error.get("code", "ok") != "ok"
         return isinstance(error, str) and bool(error)  # the OAuth endpoint's {"error": "invalid_grant"}
 
-    @classmethod
-    def supported_kinds(cls, account_type: str = "") -> set[str]:
-        return set(SUPPORTED_KINDS)
+    kinds = frozenset(SUPPORTED_KINDS)
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:
