@@ -1,9 +1,10 @@
 """What a per-tenant flag check costs, warm (shared Redis cache) and cold (database).
 
-    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/flags.py
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/bench_flags.py
 
-Needs a migrated database (the five flags come from a migration). Touches only
-the flag cache entries of RECOVERY_AUTOPAUSE_ENABLED; changes no data.
+Runs on a scratch database (bench/scratch.py: created, migrated, so the five
+flags exist, and dropped). Touches only the flag cache entries of
+RECOVERY_AUTOPAUSE_ENABLED in REDIS_URL.
 """
 
 import os
@@ -12,18 +13,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.cache import cache  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant  # noqa: E402
-from recovery.models import TenantFlag  # noqa: E402
+from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
 
 N = int(os.environ.get("BENCH_N", "2000"))
 
@@ -36,6 +27,13 @@ def per_call_us(func, n=N):
 
 
 def main():
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
+    from recovery.models import TenantFlag
+
     flag = TenantFlag.objects.get(name=RECOVERY_AUTOPAUSE_ENABLED)
 
     def cold(tenant_id):
@@ -58,4 +56,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with scratch_database("bench_flags"):
+        main()

@@ -1,8 +1,8 @@
 """Latency of auto_pause_connection on PostgreSQL: p50 and p99 of the pause call.
 
 Runs pause + resume cycles on one connection in a scratch database
-(`bench_pause` on the server of DATABASE_URL, created, migrated and dropped
-here) and times the pause call only: the conditional UPDATE, the audit row
+(`<db>_bench_pause` on the server of DATABASE_URL, created, migrated and
+dropped by bench/scratch.py) and times the pause call only: the conditional UPDATE, the audit row
 and the commit (with its fsync: synchronous_commit stays on), which on
 PostgreSQL are one statement, so one round trip. Prints the statements per
 pause, the figures against the old target (100 ms) and ours (5 ms), and the
@@ -18,31 +18,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SCRATCH_DB = "bench_pause"
+from scratch import scratch_database  # noqa: E402  (bench/scratch.py)
+
 OLD_TARGET_MS = 100.0
 OUR_TARGET_MS = 5.0
 WARMUP = 30
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("bench_pause measures PostgreSQL: set DATABASE_URL=postgres://...")
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def recreate_scratch_database(url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    # Through the server's maintenance database: DATABASE_URL's own database need not exist.
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
 
 
 def percentile(sorted_values, fraction):
@@ -52,20 +35,11 @@ def percentile(sorted_values, fraction):
 
 def main():
     cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    original_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    recreate_scratch_database(original_url)
-    os.environ["DATABASE_URL"] = with_database(original_url, SCRATCH_DB)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with scratch_database("bench_pause"):
         from django.db import connections
         from django.test.utils import CaptureQueriesContext
 
         logging.getLogger("recovery.autopause").setLevel(logging.WARNING)
-        call_command("migrate", verbosity=0)
 
         from connections.models import Connection, ConnectionAudit, Tenant
         from recovery.autopause import auto_pause_connection, resume_connection
@@ -100,9 +74,6 @@ def main():
                 noop_ms.append(elapsed_noop)
         load_after = os.getloadavg()
         assert ConnectionAudit.objects.filter(connection=connection).count() == 2 * (WARMUP + cycles + 1)
-        connections.close_all()
-    finally:
-        recreate_scratch_database(original_url, drop_only=True)
 
     pause_ms.sort()
     noop_ms.sort()

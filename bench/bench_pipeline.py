@@ -33,10 +33,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import recreate_database, scratch_database_url  # noqa: E402  (bench/scratch.py)
 
 TARGET_RATIO = 0.8
 ENV_FOR_SANDBOX = {
@@ -48,25 +48,6 @@ ENV_FOR_SANDBOX = {
 
 
 # -- environment: scratch database, Redis, the sandbox partners in their own process ----------
-
-
-def scratch_database_url(url: str, purpose: str) -> str:
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("The benchmarks measure PostgreSQL: set DATABASE_URL=postgres://...")
-    name = f"{parts.path.lstrip('/') or 'postgres'}_{purpose}"
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def recreate_database(url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def free_port() -> int:

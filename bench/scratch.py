@@ -1,0 +1,61 @@
+"""A scratch PostgreSQL database for a benchmark: created and migrated, dropped afterwards.
+
+Every bench runs on its own database `<DATABASE_URL's name>_<purpose>` on the
+server of DATABASE_URL, so it never touches real or test data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def scratch_database_url(url: str, purpose: str) -> str:
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        sys.exit("The benchmarks measure PostgreSQL: set DATABASE_URL=postgres://...")
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{purpose}"
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def recreate_database(url: str, drop_only: bool = False) -> None:
+    """Drop the database of `url` (and create it again unless drop_only), through the server's `postgres` database."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@contextlib.contextmanager
+def scratch_database(purpose: str):
+    """Point DATABASE_URL at a fresh scratch database, set Django up and migrate; drop it on exit.
+
+    Call before django.setup() anywhere else; yields the scratch URL.
+    """
+    url = scratch_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), purpose)
+    recreate_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield url
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        recreate_database(url, drop_only=True)
