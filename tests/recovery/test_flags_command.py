@@ -17,11 +17,6 @@ def flags(*args):
     return out.getvalue()
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_list_shows_every_flags_rollout():
     out = flags("list")
     assert [line.split()[0] for line in out.splitlines()] == sorted(ALL_FLAGS)

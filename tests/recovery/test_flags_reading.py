@@ -22,12 +22,6 @@ from tests.recovery.flag_probe import read_flags_job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run a change's on-commit cache flushes, as a real commit would (tests run inside a transaction)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def run_in_worker(func, *args):
     """Enqueue `func` and run it in a real RQ worker (burst), returning what the job returned."""
     # commit_mode="auto": the test's data is never committed, so on-commit enqueueing would never fire.

@@ -21,12 +21,6 @@ from recovery.models import TenantFlag
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run a change's on-commit cache flushes, as a real commit would (tests run inside a transaction)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def tenants_on(name, tenant_ids):
     return {tenant_id for tenant_id in tenant_ids if flag_is_on_for_tenant(name, tenant_id)}
 
