@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test lint install bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || { \
@@ -36,6 +36,10 @@ test: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/9} \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and import order (ruff, configured in pyproject.toml), and the layer rules (docs/architecture.md).
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Every benchmark in bench/, one after the other (they print figures; nothing is asserted).
 bench: $(STAMP)

@@ -85,9 +85,9 @@ def run_scenario(quiet_connections, noisy_connection, args) -> list[float]:
     from django.utils import timezone
 
     from connections.models import Post
-    from connections.sandbox import faults
     from recovery.publishing import publish_queue
     from recovery.sweeper import posts_enqueue_due
+    from sandbox import faults
 
     queue = publish_queue()
     queue.connection.flushdb()
@@ -132,7 +132,7 @@ def report_storm(connection) -> None:
     from django.db.models import Count
 
     from connections.models import Post
-    from connections.sandbox.models import SandboxRequest
+    from sandbox.models import SandboxRequest
 
     calls = SandboxRequest.objects.filter(account__account_id=connection.external_account_id)
     statuses = dict(Post.objects.filter(connection=connection).values_list("status").annotate(n=Count("pk")))

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -123,7 +124,7 @@ def open_buckets(settings) -> None:
 def page_connection(slug: str, page_id: str):
     """A tenant with one Meta Page connection living on the sandbox partner."""
     from connections.models import Connection, Tenant
-    from connections.sandbox.core import sandbox_link_connection
+    from sandbox.core import sandbox_link_connection
 
     tenant, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": slug})
     connection = Connection.objects.create(
@@ -180,7 +181,6 @@ def bare_publish(post_id: int) -> str:
 
 def run_variant(variant: str, connections, jobs: int, worker_class) -> float:
     """Enqueue `jobs` publishes, run one burst worker; returns jobs per second over the jobs' own window."""
-    import django_rq
     from django.db import connections as db_connections
 
     from connections.models import Post
@@ -235,8 +235,9 @@ def main():
 
     bare_rate, guarded_rate = statistics.median(bare), statistics.median(guarded)
     print(f"bench_pipeline: {args.jobs} Meta Page posts per run, {args.runs} runs, one burst worker, median")
-    print(f"  bare RQ job (SimpleWorker):         {bare_rate:7.1f} jobs/s  ({1000 / bare_rate:5.1f} ms/job)  runs {', '.join(f'{r:.1f}' for r in bare)}")
-    print(f"  guarded pipeline (RecoveryWorker):  {guarded_rate:7.1f} jobs/s  ({1000 / guarded_rate:5.1f} ms/job)  runs {', '.join(f'{r:.1f}' for r in guarded)}")
+    for label, rate, runs in (("bare RQ job (SimpleWorker):", bare_rate, bare),
+                              ("guarded pipeline (RecoveryWorker):", guarded_rate, guarded)):
+        print(f"  {label:36s}{rate:7.1f} jobs/s  ({1000 / rate:5.1f} ms/job)  runs {', '.join(f'{r:.1f}' for r in runs)}")
     print(f"  guarded pipeline (fork Worker):     {fork:7.1f} jobs/s  ({1000 / fork:5.1f} ms/job)  {args.fork_jobs} jobs")
     print(f"  guard overhead: {1000 / guarded_rate - 1000 / bare_rate:+.1f} ms/job; "
           f"fork per job: {1000 / fork - 1000 / guarded_rate:+.1f} ms/job over SimpleWorker")

@@ -4,12 +4,10 @@ Exactly one cron process runs in any deployment (RQ's CronScheduler has no
 leader election: two would enqueue everything twice).
 """
 
-from rq import cron  # noqa: F401
-
 # Schedules are registered below with cron.register(func, queue_name=..., interval=... | cron=...).
-
 # -- publishing (recovery/sweeper.py): due posts in, abandoned and lost jobs out.
 from django.conf import settings  # noqa: E402
+from rq import cron  # noqa: F401
 
 from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
 

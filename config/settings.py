@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "recovery",
     "webhooks",
     "insights",
-    "connections.sandbox",  # the sandbox partners; its URLs mount only when SANDBOX_ENABLED
+    "sandbox",  # the sandbox partners; its URLs mount only when SANDBOX_ENABLED
 ]
 
 MIDDLEWARE = [
@@ -176,7 +176,7 @@ WAFFLE_FLAG_MODEL = "recovery.TenantFlag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
 
-# The sandbox partners (connections/sandbox): on for local runs and tests only.
+# The sandbox partners (sandbox): on for local runs and tests only.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", default=DEBUG)
 # Where the app itself is reachable (used to build the sandbox base URLs).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")

@@ -12,4 +12,4 @@ urlpatterns = [
 ]
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns += [path("sandbox/", include("connections.sandbox.urls"))]
+    urlpatterns += [path("sandbox/", include("sandbox.urls"))]

@@ -73,7 +73,7 @@ def sandbox(live_server, settings):
     `timeout` fault (read timeout + 1 s) stays quick; override settings.PARTNER_READ_TIMEOUT_S
     in a test to change it. Yields the live server's URL.
     """
-    from connections.sandbox.faults import clear_faults
+    from sandbox.faults import clear_faults
 
     settings.SANDBOX_ENABLED = True
     settings.PARTNERS_USE_SANDBOX = True

@@ -125,7 +125,7 @@ def test_every_kind_the_guardrail_lets_through_is_published_by_the_connector(san
     partner; a kind the partner allows but our connector cannot send yet is refused first."""
     from connections.platforms import gbp, meta, tiktok
     from connections.platforms.base import get_connector
-    from tests.connections.sandbox_helpers import linked_connection
+    from tests.sandbox.sandbox_helpers import linked_connection
 
     for module, name in ((meta, "CONTAINER_POLL_INTERVAL_S"), (tiktok, "STATUS_POLL_INTERVAL_S"),
                          (gbp, "STATE_POLL_INTERVAL_S")):
@@ -454,9 +454,9 @@ def test_missing_scopes_for_a_capability_other_than_publishing():
 
 def test_missing_scopes_pause_the_connection_with_exactly_those_scopes_recorded_and_no_partner_call(sandbox, tenant):
     from connections.platforms.base import get_connector
-    from connections.sandbox.core import sandbox_link_connection
-    from connections.sandbox.models import SandboxRequest
-    from tests.connections.sandbox_helpers import linked_connection
+    from sandbox.core import sandbox_link_connection
+    from sandbox.models import SandboxRequest
+    from tests.sandbox.sandbox_helpers import linked_connection
 
     manage = "https://www.googleapis.com/auth/business.manage"
     connection = linked_connection("gbp", scopes=[], tenant=tenant, external_account_id="accounts/1/locations/2")

@@ -22,11 +22,11 @@ from connections.platforms import gbp as gbp_connector
 from connections.platforms import tiktok as tiktok_connector
 from connections.platforms.base import PartnerError, PostRefused, get_connector, get_connector_class
 from connections.platforms.mailchimp import RefreshNotSupported
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxAccount
 from recovery.classifier import classify_system_error
 from recovery.taxonomy import ClassifiedError, ErrorCode
-from tests.connections.sandbox_helpers import consent
+from sandbox import faults
+from sandbox.models import SandboxAccount
+from tests.sandbox.sandbox_helpers import consent
 
 PLATFORMS = ["meta", "linkedin", "tiktok", "gbp", "mailchimp"]
 REDIRECT_URI = "https://app.example.com/connections/callback"

@@ -13,12 +13,12 @@ import requests
 from connections.models import Connection
 from connections.platforms import gbp as gbp_connector
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
-from connections.sandbox import faults
-from connections.sandbox.gbp import push_token, send_gbp_notification
-from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
-from tests.connections.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
+from sandbox import faults
+from sandbox.gbp import push_token, send_gbp_notification
+from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
 
 LOCATION = "accounts/1092837465/locations/5550001"
 SCOPE = "https://www.googleapis.com/auth/business.manage"

@@ -14,12 +14,12 @@ from django.utils import timezone
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from connections.platforms.mailchimp import RefreshNotSupported, campaign_title
-from connections.sandbox import faults
-from connections.sandbox.mailchimp import mailchimp_check_url, send_mailchimp_event
-from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from recovery.classifier import classify_partner_error
-from tests.connections.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
+from sandbox import faults
+from sandbox.mailchimp import mailchimp_check_url, send_mailchimp_event
+from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
 
 LIST_ID = "a1b2c3d4e5"
 AUDIENCE = {"dc": "us6", "from_name": "Acme Bakery", "from_email": "hello@acme.example", "member_count": 840}

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
-from tests.connections.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
+from sandbox import faults
+from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
 
 PAGE_ID = "104857600001"
 IG_ID = "17841400000000001"

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxAccount, SandboxRequest
-from tests.connections.sandbox_helpers import assert_secrets_absent, consent, linked_connection
+from sandbox import faults
+from sandbox.models import SandboxAccount, SandboxRequest
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, linked_connection
 
 OPEN_ID = "-000QW3rtyUiOpAsDfGhJkL"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_rq
-import pytest
 from django.utils import timezone
 from rq.job import Job
 from rq.rate_limit import RateLimitRegistry
@@ -24,8 +23,8 @@ from recovery.models import DeadLetter, TenantFlag
 from recovery.publishing import POST_PUBLISH_JOB, publish_queue
 from recovery.sweeper import posts_enqueue_due
 from recovery.worker import RecoveryWorker
-from tests.connections.sandbox_helpers import linked_connection
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import linked_connection
 
 PAGE_ID = "104857600001"
 OTHER_PAGE_ID = "104857600002"
@@ -35,22 +34,6 @@ def autopause(tenant, on: bool) -> None:
     """Switch auto-pause on or off for the tenant (transactional tests lose the migration's flag rows)."""
     TenantFlag.objects.get_or_create(name=RECOVERY_AUTOPAUSE_ENABLED)
     (flag_enable_for_tenant if on else flag_disable_for_tenant)(RECOVERY_AUTOPAUSE_ENABLED, tenant.pk)
-
-
-@pytest.fixture
-def autopause_on(tenant):
-    autopause(tenant, True)
-
-
-@pytest.fixture
-def autopause_off(tenant):
-    autopause(tenant, False)
-
-
-@pytest.fixture
-def breaker_out_of_the_way(settings):
-    """A breaker that never opens: for tests about retries, not about the breaker."""
-    settings.CIRCUIT_BREAKER = {**settings.CIRCUIT_BREAKER, "failures": 1000}
 
 
 def page_connection(tenant, page_id: str = PAGE_ID, **fields):

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import django_rq
 import pytest
+from cryptography.fernet import Fernet
 from django.test import override_settings
 from django.utils import timezone
-from cryptography.fernet import Fernet
 
 from connections.models import Connection, ConnectionAudit, Post
 from recovery.autopause import (

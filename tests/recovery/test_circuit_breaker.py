@@ -7,8 +7,6 @@ import pytest
 from django.db import connection as db_connection
 
 from connections.models import ConnectionAudit, Post
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxRequest
 from recovery.policies.circuit_breaker import (
     CLOSED,
     HALF_OPEN,
@@ -17,6 +15,8 @@ from recovery.policies.circuit_breaker import (
     breaker_record,
     breaker_state,
 )
+from sandbox import faults
+from sandbox.models import SandboxRequest
 from tests.factories import ConnectionFactory
 from tests.recovery.pipeline_helpers import due_post, enqueue_due, page_connection, run_publish_worker
 

@@ -13,7 +13,8 @@ from recovery.classifier import (
     get_next_retry_delay,
     should_retry,
 )
-from recovery.taxonomy import TAXONOMY, ClassifiedError, ErrorCode as E, get_taxonomy_entry
+from recovery.taxonomy import TAXONOMY, ClassifiedError, get_taxonomy_entry
+from recovery.taxonomy import ErrorCode as E
 
 pytestmark = pytest.mark.django_db
 

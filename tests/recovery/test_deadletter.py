@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.models import Connection, Post
-from connections.sandbox.models import SandboxObject
 from recovery.deadletter import (
     JOB_KIND_POST_PUBLISH,
     DeadLetterNotRequeueable,
@@ -19,6 +18,7 @@ from recovery.deadletter import (
 from recovery.models import DeadLetter
 from recovery.publishing import Outcome, post_apply_failure
 from recovery.taxonomy import TAXONOMY, ClassifiedError, ErrorCode
+from sandbox.models import SandboxObject
 from tests.factories import ConnectionFactory, PostFactory
 from tests.recovery.pipeline_helpers import (
     autopause,

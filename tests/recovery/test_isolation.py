@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from connections.models import Post
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxRequest
 from recovery.policies.usage_throttle import block_account
 from recovery.publishing import publish_queue
+from sandbox import faults
+from sandbox.models import SandboxRequest
 from tests.factories import TenantFactory
 from tests.recovery.pipeline_helpers import (
     OTHER_PAGE_ID,

@@ -13,10 +13,10 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
 from connections.models import Post
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxObject, SandboxRequest
 from recovery.publishing import publish_queue
 from recovery.sweeper import posts_sweep
+from sandbox import faults
+from sandbox.models import SandboxObject, SandboxRequest
 from tests.recovery.pipeline_helpers import (
     PAGE_ID,
     due_post,

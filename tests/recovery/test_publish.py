@@ -10,21 +10,17 @@ from django.utils import timezone
 
 from connections.models import Connection, ConnectionAudit, Post
 from connections.platforms.base import get_connector
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxObject, SandboxRequest
 from recovery.autopause import resume_connection
 from recovery.jobs import post_publish_job
 from recovery.models import DeadLetter
 from recovery.publishing import enqueue_post_publish
 from recovery.sweeper import posts_sweep
 from recovery.taxonomy import get_taxonomy_entry
-from tests.connections.sandbox_helpers import linked_connection
+from sandbox import faults
+from sandbox.models import SandboxObject, SandboxRequest
 from tests.factories import ConnectionFactory
 from tests.recovery.pipeline_helpers import (
     PAGE_ID,
-    autopause_off,  # noqa: F401 (fixture)
-    autopause_on,  # noqa: F401 (fixture)
-    breaker_out_of_the_way,  # noqa: F401 (fixture)
     due_post,
     enqueue_due,
     fast_forward,
@@ -32,6 +28,7 @@ from tests.recovery.pipeline_helpers import (
     run_publish_worker,
     scheduled_job_ids,
 )
+from tests.sandbox.sandbox_helpers import linked_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

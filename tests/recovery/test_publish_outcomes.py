@@ -13,13 +13,12 @@ import pytest
 from django.utils import timezone
 
 from connections.models import Connection, Post
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxObject, SandboxRequest
 from recovery.models import DeadLetter
 from recovery.policies import get_redis
 from recovery.publishing import enqueue_post_publish
 from recovery.sweeper import posts_sweep
-from tests.connections.sandbox_helpers import linked_connection
+from sandbox import faults
+from sandbox.models import SandboxObject, SandboxRequest
 from tests.recovery.pipeline_helpers import (
     autopause,
     due_post,
@@ -29,6 +28,7 @@ from tests.recovery.pipeline_helpers import (
     run_publish_worker,
     where_it_stands,
 )
+from tests.sandbox.sandbox_helpers import linked_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,11 +12,10 @@ from sentry_sdk.transport import Transport
 from config.sentry import init_sentry
 from connections.models import Post
 from connections.platforms.base import PartnerError
-from connections.sandbox import faults
 from recovery.models import DeadLetter
+from sandbox import faults
 from tests.recovery.pipeline_helpers import (
     PAGE_ID,
-    autopause_on,  # noqa: F401 (fixture)
     due_post,
     enqueue_due,
     page_connection,

@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 
 from connections.models import Connection, Post
-from connections.sandbox import faults
 from recovery.models import DeadLetter, UnmappedError
-from tests.connections.sandbox_helpers import linked_connection
+from sandbox import faults
 from tests.recovery.pipeline_helpers import due_post, enqueue_due, run_publish_worker
+from tests.sandbox.sandbox_helpers import linked_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

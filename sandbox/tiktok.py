@@ -24,9 +24,9 @@ from django.conf import settings
 from django.urls import path
 from django.utils import timezone
 
-from connections.sandbox import core
-from connections.sandbox.core import Answer
-from connections.sandbox.models import SandboxObject, SandboxToken
+from sandbox import core
+from sandbox.core import Answer
+from sandbox.models import SandboxObject, SandboxToken
 
 PRIVACY_LEVELS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
 

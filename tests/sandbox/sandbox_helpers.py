@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from connections.sandbox.core import sandbox_link_connection
-from connections.sandbox.models import SandboxAccount, SandboxRequest
+from sandbox.core import sandbox_link_connection
+from sandbox.models import SandboxAccount, SandboxRequest
 from tests.factories import ConnectionFactory
 
 

@@ -111,6 +111,6 @@ def send_tiktok_event(url: str, event: str, user_openid: str, content: dict, *,
 
 
 # Google Business Profile and Mailchimp send theirs from their own partner modules (they need the
-# partner's state: GBP's signing key and JWKS): connections.sandbox.gbp.send_gbp_notification (a
-# Pub/Sub push with an OIDC token) and connections.sandbox.mailchimp.send_mailchimp_event (a form
+# partner's state: GBP's signing key and JWKS): sandbox.gbp.send_gbp_notification (a
+# Pub/Sub push with an OIDC token) and sandbox.mailchimp.send_mailchimp_event (a form
 # POST) / mailchimp_check_url (the creation GET).

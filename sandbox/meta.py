@@ -35,9 +35,9 @@ from django.conf import settings
 from django.urls import re_path
 from django.utils import timezone
 
-from connections.sandbox import core
-from connections.sandbox.core import Answer
-from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxToken
+from sandbox import core
+from sandbox.core import Answer
+from sandbox.models import SandboxAccount, SandboxObject, SandboxToken
 
 PAGE = "facebook_page"
 INSTAGRAM = "instagram_business"

@@ -28,11 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import Connection, Membership, Platform, Post, Tenant
-from connections.sandbox import faults
-from connections.sandbox.core import sandbox_link_connection
 from recovery.classifier import classify_partner_error
 from recovery.flags import ALL_FLAGS, flag_enable_for_tenant
 from recovery.publishing import post_apply_failure
+from sandbox import faults
+from sandbox.core import sandbox_link_connection
 
 TENANT_SLUG = "demo"
 TENANT_NAME = "Demo Co"

@@ -24,9 +24,9 @@ from django.conf import settings
 from django.urls import path, re_path
 from django.utils import timezone
 
-from connections.sandbox import core
-from connections.sandbox.core import Answer
-from connections.sandbox.models import SandboxAccount, SandboxObject, SandboxToken
+from sandbox import core
+from sandbox.core import Answer
+from sandbox.models import SandboxAccount, SandboxObject, SandboxToken
 
 ORGANIZATION = "organization"
 # The oldest LinkedIn-Version the sandbox accepts. LinkedIn sunsets each monthly version after

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from connections.sandbox.models import SandboxRequest
-from tests.connections.sandbox_helpers import linked_connection
+from sandbox.models import SandboxRequest
+from tests.sandbox.sandbox_helpers import linked_connection
 
 LOCATION = "accounts/1092837465/locations/5550001"
 ACCOUNTS = {

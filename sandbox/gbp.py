@@ -57,9 +57,9 @@ from django.core.cache import cache
 from django.urls import path, re_path
 from django.utils import timezone
 
-from connections.sandbox import core
-from connections.sandbox.core import Answer
-from connections.sandbox.models import SandboxAccount, SandboxObject
+from sandbox import core
+from sandbox.core import Answer
+from sandbox.models import SandboxAccount, SandboxObject
 
 SCOPE = "https://www.googleapis.com/auth/business.manage"
 LEGACY_SCOPE = "https://www.googleapis.com/auth/plus.business.manage"

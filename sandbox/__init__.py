@@ -8,8 +8,8 @@ share a path adds its own segment in both the connector and the sandbox module.
 
 Using it (tests, seed_demo, chaos commands):
 
-    from connections.sandbox.core import sandbox_link_connection, issue_tokens
-    from connections.sandbox import faults
+    from sandbox.core import sandbox_link_connection, issue_tokens
+    from sandbox import faults
     sandbox_link_connection(connection, scopes=None)  # SandboxAccount + fresh tokens stored on the connection
     faults.set_fault("meta", faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
     faults.set_fault("tiktok", faults.SERVER_ERROR, status=503, count=1)   # platform-wide, once
@@ -19,7 +19,7 @@ Using it (tests, seed_demo, chaos commands):
     at it and clears faults; SandboxRequest rows show what the partner received.
     Faults also from the admin (Sandbox faults) and `manage.py sandbox_fault set|clear|list`.
 
-Writing a partner module (connections/sandbox/<platform>.py; meta.py is the fullest example):
+Writing a partner module (sandbox/<platform>.py; meta.py is the fullest example):
 
     class MyPartner(core.SandboxPartner):          # rules + the partner's own error answers
         platform = "gbp"; access_prefix = "ya29."; access_ttl = timedelta(hours=1)
@@ -47,5 +47,5 @@ Faults apply in this order (core.endpoint): latency, timeout, server_error, the 
 faults (expire, revoke, remove_scope) hit only tokens issued before the fault was set.
 Tokens and codes are stored as sha256 hashes; the request log redacts them.
 
-Webhooks the partners send: connections/sandbox/webhooks.py.
+Webhooks the partners send: sandbox/webhooks.py.
 """

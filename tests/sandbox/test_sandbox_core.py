@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.urls import clear_url_caches
 
 from connections.platforms.base import PartnerError, get_connector, partner_base_url
-from connections.sandbox import faults
-from connections.sandbox.core import sandbox_link_connection
-from connections.sandbox.models import SandboxAccount, SandboxFault, SandboxRequest, SandboxToken
-from tests.connections.sandbox_helpers import consent_page, linked_connection
+from sandbox import faults
+from sandbox.core import sandbox_link_connection
+from sandbox.models import SandboxAccount, SandboxFault, SandboxRequest, SandboxToken
 from tests.factories import ConnectionFactory
+from tests.sandbox.sandbox_helpers import consent_page, linked_connection
 
 
 @pytest.fixture

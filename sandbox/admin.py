@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin
 
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxAccount, SandboxFault, SandboxRequest
+from sandbox import faults
+from sandbox.models import SandboxAccount, SandboxFault, SandboxRequest
 
 
 class SandboxFaultForm(forms.ModelForm):

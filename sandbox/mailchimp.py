@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -47,10 +48,10 @@ from django.conf import settings
 from django.urls import path, re_path
 from django.utils import timezone
 
-from connections.sandbox import core
-from connections.sandbox import faults as F
-from connections.sandbox.core import Answer
-from connections.sandbox.models import SandboxObject
+from sandbox import core
+from sandbox import faults as F
+from sandbox.core import Answer
+from sandbox.models import SandboxObject
 
 PROBLEM = "application/problem+json; charset=utf-8"
 ERRORS_DOC = "https://mailchimp.com/developer/marketing/docs/errors/"

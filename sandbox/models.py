@@ -106,7 +106,7 @@ class SandboxObject(models.Model):
 class SandboxFault(models.Model):
     """A fault the sandbox injects: for one account, or (account empty) the whole platform.
 
-    Kinds and their params are in connections/sandbox/faults.py. Token faults
+    Kinds and their params are in sandbox/faults.py. Token faults
     (expire, revoke, remove scope) hit only tokens issued before the fault was set,
     so a reconnect heals them as it would at the real partner.
     """

@@ -1,5 +1,5 @@
 """What every sandbox partner module shares: answers, token checks, faults, the request log,
-token issuing and the OAuth consent page. See connections/sandbox/__init__.py for the API.
+token issuing and the OAuth consent page. See sandbox/__init__.py for the API.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from connections.sandbox import faults as F
-from connections.sandbox.models import SandboxAccount, SandboxAuthCode, SandboxFault, SandboxRequest, SandboxToken
+from sandbox import faults as F
+from sandbox.models import SandboxAccount, SandboxAuthCode, SandboxFault, SandboxRequest, SandboxToken
 
-logger = logging.getLogger("connections.sandbox")
+logger = logging.getLogger("sandbox")
 
 REDACTED = "[redacted]"
 # Request fields whose values are secrets wherever they appear (form, query, JSON).
@@ -156,7 +156,7 @@ def register(partner: SandboxPartner) -> SandboxPartner:
 
 def get_partner(platform: str) -> SandboxPartner:
     if platform not in _PARTNERS:
-        import_module(f"connections.sandbox.{platform}")
+        import_module(f"sandbox.{platform}")
     return _PARTNERS[platform]
 
 

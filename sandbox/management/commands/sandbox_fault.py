@@ -11,7 +11,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connections.sandbox import faults
+from sandbox import faults
 
 
 def _param(text: str) -> tuple[str, object]:

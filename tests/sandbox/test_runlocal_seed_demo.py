@@ -7,16 +7,15 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-
 from django.urls import reverse
 
-from connections.management.commands.seed_demo import DEMO_LOGINS
 from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
 from connections.platforms.base import PartnerError, get_connector
 from connections.queries import connections_for_user, tenant_for_user
-from connections.sandbox.models import SandboxAccount, SandboxFault
 from recovery.flags import ALL_FLAGS
 from recovery.models import DeadLetter, TenantFlag
+from sandbox.management.commands.seed_demo import DEMO_LOGINS
+from sandbox.models import SandboxAccount, SandboxFault
 
 pytestmark = pytest.mark.django_db
 

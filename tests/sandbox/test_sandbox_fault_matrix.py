@@ -1,7 +1,7 @@
 """Every sandbox fault x every partner, through a real publish over HTTP (the live server),
 with the classification the pipeline must get for it.
 
-The table is checked for completeness first: every fault kind of connections/sandbox/faults.py
+The table is checked for completeness first: every fault kind of sandbox/faults.py
 appears for every platform, and so do a 429 with Retry-After and the partner's own usage
 throttles where it has them (faults.RATE_LIMIT_USAGES). A fault added to the sandbox fails
 this test until its row is written.
@@ -15,11 +15,11 @@ import requests
 from connections.platforms import gbp as gbp_connector
 from connections.platforms import tiktok as tiktok_connector
 from connections.platforms.base import PartnerError, get_connector
-from connections.sandbox import faults
-from connections.sandbox.models import SandboxRequest
 from recovery.classifier import classify_system_error
-from tests.connections.sandbox_helpers import assert_secrets_absent, linked_connection
+from sandbox import faults
+from sandbox.models import SandboxRequest
 from tests.factories import PostFactory
+from tests.sandbox.sandbox_helpers import assert_secrets_absent, linked_connection
 
 PUBLISHED = "published"  # latency: the answer is late, and still a success
 

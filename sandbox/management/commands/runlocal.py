@@ -41,7 +41,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from connections.management.commands.seed_demo import DEMO_LOGINS
+from sandbox.management.commands.seed_demo import DEMO_LOGINS
 
 STOP_TIMEOUT_S = 10
 CRON_MODULE = "config.cron"

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from connections.sandbox import webhooks
+from sandbox import webhooks
 
 META_SECRET = "dev-meta-app-secret"
 LINKEDIN_SECRET = "dev-linkedin-secret"

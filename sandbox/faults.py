@@ -1,6 +1,6 @@
 """Faults the sandbox partners inject, and the Python API to set and clear them.
 
-    from connections.sandbox import faults
+    from sandbox import faults
     faults.set_fault("meta", faults.EXPIRE_TOKEN, account_id="1234")       # one account
     faults.set_fault("tiktok", faults.SERVER_ERROR, status=503, count=2)    # whole platform, twice
     faults.set_fault("meta", faults.RATE_LIMIT, usage="business", regain_minutes=19)
@@ -34,7 +34,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F, Q
 
-from connections.sandbox.models import SandboxAccount, SandboxFault
+from sandbox.models import SandboxAccount, SandboxFault
 
 EXPIRE_TOKEN = "expire_token"
 REVOKE_TOKEN = "revoke_token"

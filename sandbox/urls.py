@@ -4,9 +4,9 @@ from importlib import import_module
 
 from django.urls import include, path
 
-from connections.sandbox.faults import PLATFORMS
-from connections.sandbox.media import media_view
+from sandbox.faults import PLATFORMS
+from sandbox.media import media_view
 
 urlpatterns = [path("media/<str:name>", media_view, name="sandbox-media")]
-urlpatterns += [path(f"{platform}/", include(import_module(f"connections.sandbox.{platform}").urlpatterns))
+urlpatterns += [path(f"{platform}/", include(import_module(f"sandbox.{platform}").urlpatterns))
                 for platform in PLATFORMS]
