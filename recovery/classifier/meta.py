@@ -19,7 +19,8 @@ Rules, first match wins:
    decides (duplicate, posting too fast, restricted), else CONTENT_REJECTED.
 5. Code 10 and 200-299: permission missing -> PERMISSION_INSUFFICIENT, unless the
    account kind cannot do it (not an Instagram business account) -> CAPABILITY_UNSUPPORTED.
-6. Code 100 (invalid parameter): subcode 33 or "does not exist" -> RESOURCE_NOT_FOUND,
+6. Code 100 (invalid parameter): naming the permission the endpoint requires ->
+   PERMISSION_INSUFFICIENT; subcode 33 or "does not exist" -> RESOURCE_NOT_FOUND;
    else VALIDATION_ERROR. Code 9: a publishing cap -> QUOTA_EXCEEDED, else RATE_LIMIT_429.
 7. Transient (codes 1, 2, -1, the documented retry-later subcodes, or is_transient):
    PARTNER_5XX on an HTTP 5xx answer, PARTNER_UNAVAILABLE when Meta reports it in a
@@ -141,6 +142,7 @@ _CODE_FAMILIES: dict[int, E | str] = {
     104: E.AUTH_INVALID,  # incorrect signature
     2500: E.AUTH_INVALID,  # an active access token must be used
     803: E.RESOURCE_NOT_FOUND,  # an alias does not exist
+    33: E.RESOURCE_NOT_FOUND,  # "This object does not exist or does not support this action" (real answers)
     1609005: E.VALIDATION_ERROR,  # error posting a link
 }
 # Business Use Case throttles (Graph API rate limiting: 80000-80014).
@@ -161,6 +163,9 @@ _NOT_BUSINESS = re.compile(
     re.I,
 )
 _NOT_FOUND = re.compile(r"does not exist|cannot be found|not found", re.I)
+# Code 100 that names the permission the endpoint needs: "This endpoint requires the
+# 'manage_pages' or 'pages_read_engagement' permission".
+_ENDPOINT_PERMISSION = re.compile(r"requires? the '[\w.]+'(?: or '[\w.]+')* permission", re.I)
 _PUBLISHING_CAP = re.compile(r"maximum number of posts|publishing limit|content publishing", re.I)
 _PERMISSION_NAME = re.compile(
     r"\b((?:pages|instagram|publish|business|ads|read|manage|user|groups|leads|whatsapp|catalog)_[a-z_]+)\b"
@@ -237,6 +242,8 @@ def _rule(code, subcode, error, message, headers) -> E | str | None:
     if code == 10 or (code is not None and 200 <= code <= 299):
         return E.CAPABILITY_UNSUPPORTED if _NOT_BUSINESS.search(message) else E.PERMISSION_INSUFFICIENT
     if code == 100:
+        if _ENDPOINT_PERMISSION.search(message):
+            return E.PERMISSION_INSUFFICIENT
         return E.RESOURCE_NOT_FOUND if subcode == 33 or _NOT_FOUND.search(message) else E.VALIDATION_ERROR
     if code == 9:
         return E.QUOTA_EXCEEDED if _PUBLISHING_CAP.search(message) else E.RATE_LIMIT_429
