@@ -93,8 +93,11 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
         service_code, code, input_codes = None, "", []
         message = html_text(text) if looks_like_html(text) else text[:MAX_SCAN_CHARS]
 
+    # LinkedIn's JSON always carries its `status`: with no code, that marks the envelope as LinkedIn's.
+    envelope_status = as_int(body.get("status")) if isinstance(body, dict) else None
     match = Match(
-        partner_code="/".join(x for x in (str(service_code) if service_code else "", code) if x),
+        partner_code="/".join(x for x in (str(service_code) if service_code else "", code) if x)
+        or (str(envelope_status) if envelope_status else ""),
         partner_message=short(message),
         missing_scopes=sorted(set(_SCOPE_NAME.findall(message))) if status == 403 else [],
     )

@@ -8,6 +8,7 @@ with the helpers below.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -146,13 +147,58 @@ def salvage_fields(text: str) -> dict[str, list[Any]]:
     if not text.lstrip().startswith(("{", "[")):
         return {}
     fields: dict[str, list[Any]] = {}
-    for key, raw in _JSON_SCALAR.findall(text[:MAX_SCAN_CHARS]):
+    scanned = text[:MAX_SCAN_CHARS].rstrip()
+    for found in _JSON_SCALAR.finditer(scanned):
+        key, raw = found.groups()
+        if found.end() == len(scanned) and not raw.startswith('"'):
+            continue  # a number or literal at the very end may be cut short itself: 190 read as 1
         try:
             value = json.loads(raw)
         except ValueError:
             continue
         fields.setdefault(key, []).append(value)
     return fields
+
+
+_DECODER = json.JSONDecoder()
+# How many string members of an unknown envelope are searched for the partner's JSON inside.
+MAX_INNER_STRINGS = 32
+
+
+def inner_json(text: str) -> tuple[Any, dict[str, list[Any]]]:
+    """The JSON inside text (an HTML error page, a log line, a gateway's message): the first
+    object there that decodes whole, else the members salvaged from it cut short.
+
+    (object, {}) or (None, fields); (None, {}) when the text carries no JSON object.
+    """
+    readable = readable_text(text)
+    start = readable.find("{")
+    if start < 0:
+        return None, {}
+    try:
+        value, _ = _DECODER.raw_decode(readable, start)
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, dict):
+        return value, {}
+    return None, salvage_fields(readable[start:])
+
+
+def string_members(body: Any) -> list[str]:
+    """The string values inside a decoded body (breadth first, bounded): where a gateway or a
+    client that wrapped the partner's answer keeps it, as text."""
+    found: list[str] = []
+    queue, seen = [body], 0
+    while queue and len(found) < MAX_INNER_STRINGS and seen < 10 * MAX_INNER_STRINGS:
+        item = queue.pop(0)
+        seen += 1
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            queue.extend(item.values())
+        elif isinstance(item, list):
+            queue.extend(item)
+    return found
 
 
 def first(fields: Mapping[str, list[Any]], key: str) -> Any:
@@ -174,8 +220,8 @@ def looks_like_html(text: str) -> bool:
 
 
 def html_text(text: str) -> str:
-    """The readable words of an HTML error page (tags dropped)."""
-    return " ".join(re.sub(r"<[^>]*>", " ", text[:MAX_SCAN_CHARS]).split())
+    """The readable words of an HTML error page (tags dropped, entities such as &quot; decoded)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", text[:MAX_SCAN_CHARS])).split())
 
 
 # -- retry hints ------------------------------------------------------------

@@ -2,15 +2,20 @@
 
 Steps:
 1. Fold header names to lower case and decode the body (dict, list, JSON text,
-   truncated JSON, HTML, bytes, "" or None all accepted).
+   truncated JSON, HTML, bytes, "" or None all accepted); a one-element list
+   around the partner's object is taken off.
 2. The partner's module (meta, linkedin, tiktok, gbp, mailchimp; each states
-   its rules) decides on the body's own codes first. JSON cut short (by a
-   client, a log or a proxy) is read again from the members it still carries
-   (parsing.salvage_fields), in the partner's envelope.
-3. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
+   its rules) decides on the body's own codes first.
+3. When the body is not in the partner's envelope (text, an HTML page, a log
+   line, a gateway's or a client's envelope around it), the partner's JSON
+   inside it decides: whole, or cut short and read again from the members it
+   still carries (parsing.inner_json; when what is left gives no token or
+   permission failure but the partner's words there do, the words decide, as the
+   members that named it may be the ones cut off). Still nothing, and not an HTTP 5xx: the
+   partner's own words about a token or a permission decide, whatever the
+   shape (wording.py), before any rule that reads the HTTP status alone.
+4. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
    body carried no partner code.
-4. Still nothing, and not an HTTP 5xx: the partner's own words about a token or
-   a permission decide, whatever the body's shape (wording.py).
 5. A 403 that carries nothing of the partner's (a proxy's or firewall's page, an
    empty body) is PARTNER_UNAVAILABLE, retried with backoff; Mailchimp documents
    its own meaning for one (`BARE_403`). Then, if nothing decided, the HTTP
@@ -39,10 +44,11 @@ from recovery.classifier.parsing import (
     challenge_code,
     challenge_scopes,
     decode_body,
+    inner_json,
     readable_text,
     retry_after_header,
-    salvage_fields,
     short,
+    string_members,
 )
 from recovery.classifier.wording import partner_wording
 from recovery.taxonomy import ClassifiedError, ErrorCode
@@ -67,6 +73,11 @@ ALIASES = {"facebook": "meta", "instagram": "meta", "google": "gbp", "gmb": "gbp
 
 REFRESH_CONTEXT = "refresh"
 _TOKEN_FAILURES = {ErrorCode.AUTH_EXPIRED, ErrorCode.AUTH_INVALID, ErrorCode.AUTH_REVOKED}
+_REAUTH_OR_RESTRICTED = _TOKEN_FAILURES | {
+    ErrorCode.REFRESH_FAILED,
+    ErrorCode.PERMISSION_INSUFFICIENT,
+    ErrorCode.ACCOUNT_RESTRICTED,
+}
 
 
 def status_fallback(status: int | None) -> ErrorCode:
@@ -132,7 +143,12 @@ def classify_partner_error(
 
 def _partner_match(platform: str, status: int | None, body: Any, headers: Headers, context: str | None) -> Match:
     decoded = decode_body(body)
-    match = _module_match(PARTNERS.get(platform), status, decoded, headers, context)
+    if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], dict):
+        decoded = decoded[0]  # a client or a front end wrapped the partner's object in a list
+    module = PARTNERS.get(platform)
+    match = _module_match(module, status, decoded, headers, context)
+    if not match.partner_code:
+        match = _outside_the_envelope(platform, module, status, decoded, headers, context, match)
     challenge = bearer_challenge(headers)
     if not match.missing_scopes:
         match.missing_scopes = challenge_scopes(challenge)
@@ -142,10 +158,7 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
     if from_challenge and (match.code is None or not match.partner_code):
         match.code = from_challenge
     if match.code is None and not _server_error(status):
-        text = readable_text(decoded)
-        match.code = partner_wording(platform, text)
-        if match.code is not None and not match.partner_message:
-            match.partner_message = short(text)
+        match.code = partner_wording(platform, readable_text(decoded))
     if match.code is None and status == 403 and not isinstance(decoded, (dict, list)):
         match.code = BARE_403.get(platform, ErrorCode.PARTNER_UNAVAILABLE)
         match.partner_code = "403"
@@ -158,16 +171,40 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
 
 
 def _module_match(module, status: int | None, decoded: Any, headers: Headers, context: str | None) -> Match:
-    """The partner module's reading of the body; JSON cut short is read from the members it still carries."""
+    """The partner module's reading of the body."""
     if module is None:
         return Match()
-    match = module.classify(status, decoded, headers, context)
-    if (match is None or match.code is None) and isinstance(decoded, str):
-        fields = salvage_fields(decoded)
-        salvaged = module.classify(status, module.from_fields(fields), headers, context) if fields else None
-        if salvaged is not None and (match is None or salvaged.code is not None):
-            match = salvaged
-    return match or Match()
+    return module.classify(status, decoded, headers, context) or Match()
+
+
+def _outside_the_envelope(platform, module, status, decoded, headers, context, match: Match) -> Match:
+    """The body did not carry the partner's codes where its envelope keeps them: the partner's
+    JSON inside the text (whole or cut short), then the partner's own words (step 3)."""
+    if module is not None:
+        texts = [decoded] if isinstance(decoded, str) else string_members(decoded)
+        for text in texts:
+            if "{" not in text:
+                continue
+            inner, fields = inner_json(text)
+            candidate = inner if inner is not None else (module.from_fields(fields) if fields else None)
+            found = module.classify(status, candidate, headers, context) if candidate is not None else None
+            if found is not None and found.code is not None and found.partner_code:
+                if inner is None and found.code not in _REAUTH_OR_RESTRICTED and not _server_error(status):
+                    # Cut short: the members that would have named the token or permission
+                    # failure may be lost, but the partner's words about it are still there.
+                    found.code = partner_wording(platform, readable_text(text)) or found.code
+                return found
+    if not _server_error(status):
+        text = readable_text(decoded)
+        worded = partner_wording(platform, text)
+        if worded is not None:
+            return Match(
+                code=worded,
+                partner_message=match.partner_message or short(text),
+                retry_after_s=match.retry_after_s,
+                missing_scopes=match.missing_scopes,
+            )
+    return match
 
 
 def _server_error(status: int | None) -> bool:

@@ -5,6 +5,7 @@ classifier must follow each partner's rules (codes, subcodes, statuses, error
 types), not recognise the corpus' particular bodies.
 """
 
+import html
 import json
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -426,3 +427,18 @@ def test_tokens_in_partner_messages_are_masked():
     classified = classify_partner_error("meta", 400, meta_error(190, None, f"Malformed access token {token}"))
     assert classified.code is E.AUTH_INVALID
     assert token not in classified.partner_message and "Malformed access token" in classified.partner_message
+
+
+def test_a_number_cut_at_the_very_end_is_not_read_as_a_code():
+    # '"code":1' may be 190 cut after its first digit: Meta's words decide, never code 1 (transient).
+    cut = '{"error":{"message":"Error validating access token: Session has expired on x.","type":"OAuthException","code":1'
+    assert classify_partner_error("meta", 400, cut).code is E.AUTH_EXPIRED
+
+
+def test_the_partners_json_inside_an_html_page_or_a_log_line_decides():
+    inner = {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}
+    page = "<html><body><pre>" + html.escape(json.dumps(inner)) + "</pre></body></html>"
+    assert classify_partner_error("linkedin", 401, page).code is E.AUTH_REVOKED
+    assert classify_partner_error("linkedin", 401, "upstream: " + json.dumps(inner) + " (retry 1)").code is E.AUTH_REVOKED
+    wrapped = {"message": "Request failed with status code 401", "response": {"data": json.dumps(inner)}}
+    assert classify_partner_error("linkedin", 401, wrapped).code is E.AUTH_REVOKED
