@@ -1,6 +1,6 @@
 """What to do about a classified failure: the one place the publish pipeline, pings and jobs ask.
 
-Rules (../shared/taxonomy.md "Rules that never bend"):
+Rules (docs/classifier.md, "Rules that never bend"):
 - `attempt` counts the failures so far, 0 for the first. A code is retried
   while attempt < its policy's max_retries, never when it requires
   re-authentication (auth and permission) or is not retryable.

@@ -33,12 +33,14 @@ def _family(code: E, flags: int, *patterns: str) -> tuple[E, re.Pattern]:
     return code, re.compile("|".join(f"(?:{p})" for p in patterns), flags)
 
 
-# One subject that lacks a permission, in the partners' wording ("the caller", "User",
-# "Viewer", "Application", "The user"); "You" is the generic proxy page's subject.
+# One subject that lacks a permission, access or a role, in the partners' wording ("the
+# caller", "User", "Viewer", "Application", "The user"); "You" is the generic proxy
+# page's subject.
 _SUBJECT_LACKS = (
     r"\b(?:caller|user|viewer|member|application|app|token|client)\s+"
-    r"(?:does\s+not|doesn'?t|do\s+not|don'?t|has\s+not|hasn'?t)\s+(?:have\s+)?"
-    r"(?:the\s+)?(?:sufficient\s+|enough\s+|required\s+|necessary\s+)?(?:permissions?|access|authori[sz]ed|capability)\b"
+    r"(?:(?:does\s+not|doesn'?t|do\s+not|don'?t|has\s+not|hasn'?t)\s+(?:have\s+)?|lacks?\s+)"
+    r"(?:the\s+|an?\s+)?(?:sufficient\s+|enough\s+|required\s+|necessary\s+)?"
+    r"(?:permissions?|access|authori[sz]ed|capability|role)\b"
 )
 
 WORDING: dict[str, list[tuple[E, re.Pattern]]] = {

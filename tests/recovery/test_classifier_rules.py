@@ -442,3 +442,26 @@ def test_the_partners_json_inside_an_html_page_or_a_log_line_decides():
     assert classify_partner_error("linkedin", 401, "upstream: " + json.dumps(inner) + " (retry 1)").code is E.AUTH_REVOKED
     wrapped = {"message": "Request failed with status code 401", "response": {"data": json.dumps(inner)}}
     assert classify_partner_error("linkedin", 401, wrapped).code is E.AUTH_REVOKED
+
+
+# A 403 whose text says the caller lacks a permission, access or a role, in the partner's
+# own wording (rule phrasings, not corpus bodies), whatever the body's shape.
+PERMISSION_WORDS = [
+    ("linkedin", "Not enough permissions to access: POST /rest/posts"),
+    ("linkedin", "Viewer don't have permission to the ADMIN_ONLY VisibilityReduction"),
+    ("linkedin", "The member lacks the required role on this organization"),
+    ("gbp", "The caller does not have permission"),
+    ("gbp", "Request had insufficient authentication scopes."),
+    ("meta", "(#10) Application does not have permission for this action"),
+    ("meta", "(#200) The user hasn't authorized the application to perform this action"),
+    ("tiktok", "The user did not authorize the scope required for completing this request."),
+    ("mailchimp", "You are not permitted to access this resource."),
+]
+
+
+@pytest.mark.parametrize("platform,words", PERMISSION_WORDS)
+@pytest.mark.parametrize("shape", ["text", "html", "bytes"])
+def test_a_403_in_the_partners_permission_words_is_never_retried(platform, words, shape):
+    body = {"text": words, "html": f"<html><body><p>{html.escape(words)}</p></body></html>", "bytes": words.encode()}[shape]
+    classified = classify_partner_error(platform, 403, body)
+    assert classified.code is E.PERMISSION_INSUFFICIENT and not classified.retryable
