@@ -17,7 +17,8 @@ from recovery.deadletter import (
     dead_letter_resolve,
 )
 from recovery.flags import flags_for_tenant
-from recovery.models import DeadLetter, TenantFlag, UnmappedError
+from recovery.models import DECISION_ORDER, DeadLetter, TenantFlag, UnmappedError
+from recovery.unmapped import unmapped_mark_mapped
 
 
 @admin.register(TenantFlag)
@@ -37,11 +38,7 @@ class TenantFlagAdmin(FlagAdmin):
         (
             "Per-tenant rollout",
             {
-                "description": (
-                    "First match wins: listed off; listed on; Everyone Yes/No; inside the tenant "
-                    "percentage (a fixed hash of flag and tenant, so raising it never turns a tenant "
-                    "off); otherwise off. See docs/flags.md."
-                ),
+                "description": f"First match wins: {DECISION_ORDER} See docs/flags.md.",
                 "fields": ("everyone", "tenants", "excluded_tenants", "tenant_percent"),
             },
         ),
@@ -120,8 +117,6 @@ class UnmappedErrorAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected errors as mapped")
     def mark_mapped(self, request, queryset):
-        from recovery.unmapped import unmapped_mark_mapped
-
         count = unmapped_mark_mapped(queryset)
         self.message_user(request, f"{count} unmapped error(s) marked as mapped.")
 
@@ -183,7 +178,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("tenant", "connection", "post")
-            .defer("connection__access_token", "connection__refresh_token")
+            .without_tokens("connection")
         )
 
     def has_add_permission(self, request):

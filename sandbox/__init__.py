@@ -8,9 +8,11 @@ share a path adds its own segment in both the connector and the sandbox module.
 
 Using it (tests, seed_demo, chaos commands):
 
-    from sandbox.core import sandbox_link_connection, issue_tokens
+    from sandbox.core import sandbox_open_account, issue_tokens
     from sandbox import faults
-    sandbox_link_connection(connection, scopes=None)  # SandboxAccount + fresh tokens stored on the connection
+    issued = sandbox_open_account("meta", "1001", scopes=None)   # a SandboxAccount + fresh tokens for it
+    from sandbox.bridge import link_to_sandbox                     # dev commands and tests only: the tokens
+    link_to_sandbox(connection, scopes=None)                       # stored on a product connection
     faults.set_fault("meta", faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
     faults.set_fault("tiktok", faults.SERVER_ERROR, status=503, count=1)   # platform-wide, once
     faults.clear_faults()                                                 # platform=, account_id= narrow it

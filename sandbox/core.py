@@ -245,37 +245,23 @@ def effective_scopes(token: SandboxToken, faults: list[SandboxFault]) -> list[st
     return [s for s in token.scopes if s not in removed]
 
 
-def sandbox_link_connection(connection, scopes: list[str] | None = None) -> IssuedTokens:
-    """Make `connection` live on its sandbox partner, as if its user had just authorized us.
+def sandbox_open_account(
+    platform: str, account_id: str, *, name: str = "", account_type: str = "", scopes: list[str] | None = None
+) -> IssuedTokens:
+    """An account on the sandbox partner, as if its user had just authorized us: fresh tokens for it.
 
-    - Creates (or updates) the SandboxAccount for connection.external_account_id.
-    - Issues fresh tokens with `scopes` (default: the connection's granted scopes, else
-      the partner's default scopes) and stores them, their expiry and the scopes on the connection.
+    - Creates the SandboxAccount for `account_id` unless it exists (an existing one is kept as it is).
+    - Issues tokens with `scopes` (default: the partner's default scopes) and returns them;
+      storing them on a product connection is the product's business (sandbox/bridge.py).
     """
-    partner = get_partner(connection.platform)
-    scopes = list(scopes if scopes is not None else (connection.granted_scopes or partner.default_scopes))
+    partner = get_partner(platform)
+    scopes = list(scopes if scopes is not None else partner.default_scopes)
     account, _ = SandboxAccount.objects.get_or_create(
-        platform=connection.platform,
-        account_id=connection.external_account_id,
-        defaults={
-            "name": connection.external_account_name or connection.external_account_id,
-            "account_type": connection.account_type,
-            "scopes": scopes,
-        },
+        platform=platform,
+        account_id=account_id,
+        defaults={"name": name or account_id, "account_type": account_type, "scopes": scopes},
     )
-    issued = issue_tokens(connection.platform, account, scopes, lifetime="long")
-    connection.access_token = issued.access_token
-    connection.refresh_token = issued.refresh_token
-    connection.token_expires_at = issued.expires_at
-    connection.refresh_token_expires_at = issued.refresh_expires_at
-    connection.granted_scopes = scopes
-    connection.save(
-        update_fields=[
-            "access_token", "refresh_token", "token_expires_at", "refresh_token_expires_at",
-            "granted_scopes", "updated_at",
-        ]
-    )
-    return issued
+    return issue_tokens(platform, account, scopes, lifetime="long")
 
 
 # ---------------------------------------------------------------- one request

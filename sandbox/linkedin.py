@@ -89,7 +89,7 @@ class LinkedInPartner(core.SandboxPartner):
         return Answer(403, _body(403, f"Not enough permissions to access: {_resource(request)}", 100, "ACCESS_DENIED"))
 
     def restricted(self):
-        # LinkedIn documents no body for a restricted member or organization (shared/partners.md,
+        # LinkedIn documents no body for a restricted member or organization (docs/partners/errors.md,
         # "Known gaps"); the sandbox answers the ACCESS_DENIED shape LinkedIn uses for refusals.
         return Answer(403, _body(403, "Member is restricted from this action", 100, "ACCESS_DENIED"))
 

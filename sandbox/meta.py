@@ -86,7 +86,7 @@ class MetaPartner(core.SandboxPartner):
     platform = "meta"
     display_name = "Facebook"
     access_prefix = "EAAG"
-    access_ttl = LONG_TTL  # what sandbox_link_connection stores: a long-lived user token
+    access_ttl = LONG_TTL  # what sandbox_open_account stores: a long-lived user token
     has_refresh_tokens = False  # Meta has none: renew with fb_exchange_token or a new login
     scope_separator = ","
     default_scopes = [

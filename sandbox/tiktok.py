@@ -67,7 +67,7 @@ class TikTokPartner(core.SandboxPartner):
         return {"error": "access_denied", "error_description": "The user denied the authorization request."}
 
     def invalid_token(self):
-        # A token TikTok never issued: answered with HTTP 200 (shared/error-corpus tiktok-access-token-invalid-200).
+        # A token TikTok never issued: answered with HTTP 200 (error corpus case tiktok-access-token-invalid-200, tests/recovery/data).
         return _envelope(200, "access_token_invalid", "The access token is invalid")
 
     def expired_token(self):

@@ -1,6 +1,6 @@
 """Google Business Profile (My Business APIs, v4 localPosts): error rules.
 
-Bodies (../shared/partners.md §4; Google API design guide "Errors",
+Bodies (docs/partners/errors.md §4; Google API design guide "Errors",
 GBP Shared.Types/ErrorCode): google.rpc.Status {"error": {"code", "message",
 "status", "details": [ErrorInfo {reason}, RetryInfo {retryDelay},
 google.mybusiness.v4.ValidationError {errorDetails: [{code, field}]}, ...],

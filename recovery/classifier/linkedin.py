@@ -1,6 +1,6 @@
 """LinkedIn (Community Management / Marketing APIs, /rest and /v2): error rules.
 
-Bodies (../shared/partners.md §2; LinkedIn API error-handling page):
+Bodies (docs/partners/errors.md §2; LinkedIn API error-handling page):
 {"status", "serviceErrorCode", "code", "message"} on /rest (older /v2 has no
 `code`); 422 validation {"errorDetailType", "errorDetails": {"inputErrors":
 [{"code": ...}]}}; retired v1 {"errorCode", "message", "requestId", ...};

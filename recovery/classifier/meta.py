@@ -3,7 +3,7 @@
 Body: {"error": {"code", "error_subcode", "type", "message", "is_transient",
 "error_user_title", "error_user_msg", "fbtrace_id"}}, mostly with HTTP 400; the
 legacy REST envelope {"error_code", "error_msg"} can come with HTTP 200.
-Classify on code and subcode first (../shared/partners.md §1; Graph API
+Classify on code and subcode first (docs/partners/errors.md §1; Graph API
 error-handling, rate-limiting and Instagram error-code pages), then on the
 message only where Meta sends no distinguishing subcode.
 

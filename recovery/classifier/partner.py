@@ -13,8 +13,9 @@ Steps:
    token failure into REFRESH_FAILED.
 5. A Retry-After header (seconds or HTTP date) wins over any delay read from
    the body or the partner's usage headers.
-6. The partner's message is kept for ops with anything token-like masked;
-   UNKNOWN is recorded in UnmappedError (recovery.unmapped).
+6. The partner's message is kept for ops with anything token-like masked
+   (config/redaction.py). Pure: recording an UNKNOWN (recovery.unmapped) is
+   the caller's job.
 A bug in a rule or a body no rule expected never raises: it is logged and the
 HTTP status decides.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from config.redaction import mask_text
 from recovery.classifier import gbp, linkedin, mailchimp, meta, tiktok
 from recovery.classifier.parsing import (
     Headers,
@@ -36,7 +38,6 @@ from recovery.classifier.parsing import (
     retry_after_header,
 )
 from recovery.taxonomy import ClassifiedError, ErrorCode
-from recovery.unmapped import mask_secrets, record_unmapped_error
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +108,10 @@ def classify_partner_error(
         platform=platform_key,
         http_status=http_status,
         partner_code=match.partner_code,
-        partner_message=mask_secrets(match.partner_message),  # it goes to dead letters and audit rows
+        partner_message=mask_text(match.partner_message),  # it goes to dead letters and audit rows
         retry_after_s=header_delay if header_delay is not None else match.retry_after_s,
         missing_scopes=list(match.missing_scopes),
     )
-    if classified.code is ErrorCode.UNKNOWN:
-        record_unmapped_error(platform_key, http_status, body)
     return classified
 
 

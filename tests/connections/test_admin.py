@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from connections.admin import format_age
 from connections.models import Connection, ConnectionAudit, Post
+from connections.platforms.base import PartnerError
 from recovery.autopause import auto_pause_connection
 from recovery.classifier import classify_partner_error
+from recovery.failures import classify_failure
 from recovery.models import DeadLetter, UnmappedError
 from recovery.publishing import post_apply_failure
 from tests.factories import ConnectionFactory, PostFactory, TenantFactory
@@ -74,7 +76,7 @@ def test_token_values_never_appear_in_admin_pages(ops, secret_connection):
     failed = PostFactory(connection=secret_connection, status=Post.Status.PUBLISHING, attempts=1)
     echoed = {"error": {"message": f"(#100) Invalid parameter access_token={ACCESS}", "type": "OAuthException", "code": 100}}
     post_apply_failure(failed.pk, classify_partner_error("meta", 400, echoed))
-    classify_partner_error("meta", 418, f"I'm a teapot; token={ACCESS}, refresh_token={REFRESH}")
+    classify_failure(PartnerError("meta", 418, f"I'm a teapot; token={ACCESS}, refresh_token={REFRESH}"))
     letter = DeadLetter.objects.get()
     unmapped = UnmappedError.objects.get()
     auto_pause_connection(secret_connection.tenant_id, secret_connection.pk, "AUTH_EXPIRED")

@@ -20,7 +20,7 @@ from rq.registry import ScheduledJobRegistry
 from connections.models import Connection, Post
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_disable_for_tenant, flag_enable_for_tenant
 from recovery.models import DeadLetter, TenantFlag
-from recovery.publishing import POST_PUBLISH_JOB, publish_queue
+from recovery.publish_queue import POST_PUBLISH_JOB, publish_queue
 from recovery.sweeper import posts_enqueue_due
 from recovery.worker import RecoveryWorker
 from tests.factories import PostFactory
