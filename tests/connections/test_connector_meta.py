@@ -138,6 +138,19 @@ def test_find_published_finds_a_post_whose_answer_was_lost(page):
     assert connector.find_published(other) is None
 
 
+def test_an_instagram_post_whose_answer_was_lost_is_looked_up_not_published_again(instagram, sandbox):
+    post, result = publish(instagram, kind="image", content="Lost on the way back",
+                           media=[{"url": IMAGE.format(base=sandbox), "type": "image"}])
+    container = SandboxObject.objects.get(object_id=result.partner_post_id).data["creation_id"]
+    # Meta publishes a container once (its status_code then reads PUBLISHED): a retry cannot lean on it.
+    again = requests.post(f"{sandbox}/sandbox/meta/{V}/{IG_ID}/media_publish", data={"creation_id": container},
+                          headers={"Authorization": f"Bearer {instagram.access_token}"}, timeout=10)
+    assert again.status_code == 400 and again.json()["error"]["code"] == 9007
+    # What the pipeline does after an unknown outcome: find the media by its caption.
+    assert get_connector(instagram).find_published(post).partner_post_id == result.partner_post_id
+    assert SandboxObject.objects.filter(kind="media").count() == 1
+
+
 # ------------------------------------------------------------------ pings, tokens
 
 

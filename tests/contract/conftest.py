@@ -1,5 +1,5 @@
 """What the contract tests share: the partners' official client libraries pointed at the sandbox
-partners with only their host changed (tests/contract/README.md says how, per client).
+partners with only their host changed (docs/partners/sandbox.md, "The partners' own clients", says how, per client).
 
     url = browser_consent(authorization_url, account_id="1001")   # the user's browser: consent, Allow,
                                                                   # and the redirect back (the callback URL)
