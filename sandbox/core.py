@@ -310,7 +310,8 @@ class Call:
 
     Views get it as their first argument: call.account, call.token, call.scopes,
     call.params (query + form + JSON merged), call.json (the JSON body or None),
-    call.data (the JSON body when it is an object, else {}).
+    call.data (the JSON body when it is an object, else {}), call.headers (headers to send with
+    whatever answers, set by partner.route: Meta's facebook-api-version).
     """
 
     unreadable = False  # a body the partner cannot parse at all (a broken multipart form)
