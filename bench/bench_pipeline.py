@@ -66,7 +66,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
             sys.exit(f"the sandbox server exited ({process.returncode})")
         with contextlib.suppress(requests.RequestException):
             # Any answer of the sandbox Meta (an auth error without a token) means it is up.
-            if requests.get(f"{url}/sandbox/meta/v21.0/me", timeout=1).status_code < 500:
+            if requests.get(f"{url}/sandbox/meta/me", timeout=1).status_code < 500:
                 return
         time.sleep(0.2)
     sys.exit("the sandbox server did not start")

@@ -44,8 +44,10 @@ LAYER_RULES: list[tuple[str, int]] = [
 # (it reaches them by URL); they import no product code. Only the dev commands and tests bridge the two.
 SANDBOX = re.compile(r"sandbox(\..*)?")
 DEV_COMMANDS = re.compile(r"sandbox\.(bridge|management\.commands\.(seed_demo|runlocal))")
-# What the sandbox shares with the product: the one list of what a secret looks like.
-SHARED_WITH_SANDBOX = {"config.redaction"}
+# What the sandbox shares with the product, both pure and free of product code: the one list of what a
+# secret looks like, and the partners' published API version calendar (facts about the partners, which
+# the sandbox serves and the connectors call).
+SHARED_WITH_SANDBOX = {"config.redaction", "connections.platforms.versions"}
 # Settings import nothing of the apps (Sentry's hooks included): only these app-free modules.
 SETTINGS = re.compile(r"config\.(settings|settings_test|env|redaction|sentry)")
 SETTINGS_MAY_IMPORT = {"config.env", "config.settings", "config.redaction", "config.sentry"}

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
+from connections.platforms.versions import CURRENT
 from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
@@ -43,7 +44,7 @@ def test_member_text_post_goes_to_rest_posts_with_the_version_header(member):
     assert result.partner_post_id.startswith("urn:li:share:")
     [call] = SandboxRequest.objects.filter(path="/rest/posts")
     assert call.status == 201
-    assert call.request_headers["LinkedIn-Version"] == "202510"
+    assert call.request_headers["LinkedIn-Version"] == CURRENT["linkedin"]
     assert call.request_headers["X-Restli-Protocol-Version"] == "2.0.0"
     sent = json.loads(call.request_body)
     assert sent["author"] == f"urn:li:person:{MEMBER}" and sent["commentary"] == "Hello LinkedIn"

@@ -83,7 +83,9 @@ def test_refresh_rotates_the_refresh_token(creator):
     tokens = get_connector(creator).refresh()
     assert tokens.access_token != creator.access_token
     assert tokens.refresh_token and tokens.refresh_token != creator.refresh_token
-    assert tokens.expires_at > timezone.now() + timedelta(hours=23)
+    # TikTok's current token page: access tokens last 2 hours, refresh tokens 180 days.
+    assert timezone.now() + timedelta(minutes=119) < tokens.expires_at <= timezone.now() + timedelta(hours=2)
+    assert tokens.refresh_expires_at > timezone.now() + timedelta(days=179)
     # The spent refresh token is dead: a second (losing) refresh with it fails.
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).refresh()
@@ -150,11 +152,18 @@ def test_rate_limit_waits_at_least_the_window(creator):
     assert classify_failure(caught.value).retry_after_s >= 60
 
 
-def test_unknown_token_is_auth_invalid(creator):
+def test_an_unknown_token_is_a_401_that_only_a_refresh_tells_apart(creator):
+    # TikTok's v2 error-handling page: access_token_invalid is HTTP 401 for a token that is
+    # expired, revoked or was never issued; the refresh answer is what tells them apart.
     creator.access_token = "act.never-issued"
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).ping()
-    assert caught.value.status == 200 and caught.value.body["error"]["code"] == "access_token_invalid"
-    assert classify_failure(caught.value).code.value == "AUTH_INVALID"
+    assert caught.value.status == 401 and caught.value.body["error"]["code"] == "access_token_invalid"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
+    creator.refresh_token = "rft.never-issued"
+    with pytest.raises(PartnerError) as refused:
+        get_connector(creator).refresh()
+    assert refused.value.body["error"] == "invalid_grant"
+    assert classify_failure(refused.value).code.value == "REFRESH_FAILED"
 
 

@@ -180,7 +180,7 @@ def test_a_usage_throttle_the_partner_does_not_have_is_refused(db):
 
 
 def test_consent_page_refuses_an_unknown_app(sandbox):
-    response = requests.get(f"{sandbox}/sandbox/meta/v21.0/dialog/oauth",
+    response = requests.get(f"{sandbox}/sandbox/meta/v26.0/dialog/oauth",
                             params={"client_id": "999", "redirect_uri": "https://x.example/cb", "state": "s"})
     assert response.status_code == 400 and "is not valid" in response.text
 
@@ -212,7 +212,7 @@ def test_connectors_use_the_real_hosts_unless_the_sandbox_is_on(settings):
 def test_sandbox_urls_are_not_mounted_when_disabled(client, settings, db):
     import config.urls
 
-    paths = ["/sandbox/meta/v21.0/me", "/sandbox/gbp/o/oauth2/v2/auth?client_id=x", "/sandbox/tiktok/v2/oauth/token/",
+    paths = ["/sandbox/meta/v26.0/me", "/sandbox/gbp/o/oauth2/v2/auth?client_id=x", "/sandbox/tiktok/v2/oauth/token/",
              "/sandbox/mailchimp/3.0/ping", "/sandbox/media/a.png"]
     settings.SANDBOX_ENABLED = False
     try:
@@ -225,7 +225,7 @@ def test_sandbox_urls_are_not_mounted_when_disabled(client, settings, db):
         settings.SANDBOX_ENABLED = True
         importlib.reload(config.urls)
         clear_url_caches()
-    assert client.get("/sandbox/meta/v21.0/me").status_code == 400  # Meta's invalid-token answer
+    assert client.get("/sandbox/meta/v26.0/me").status_code == 400  # Meta's invalid-token answer
 
 
 def test_linking_to_the_sandbox_keeps_an_existing_account(db):
