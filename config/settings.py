@@ -240,6 +240,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 
+# Metrics (config/metrics.py): DogStatsD to the Datadog agent; empty host: nothing is sent.
+STATSD_HOST = env_str("STATSD_HOST", "")
+STATSD_PORT = env_int("STATSD_PORT", 8125)
+METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -28,7 +28,7 @@ LAYER_NAMES = {PURE: "pure rules", DATA: "data", CONNECTORS: "connectors", SERVI
 # First match wins; patterns are full-match regexes over dotted module names.
 LAYER_RULES: list[tuple[str, int]] = [
     # Settings, environment parsing, secret masking and Sentry's set-up: below everything, no app code.
-    (r"config\.(settings|settings_test|env|redaction|sentry)", PURE),
+    (r"config\.(settings|settings_test|env|redaction|sentry|metrics)", PURE),
     (r"recovery\.(taxonomy|redaction)", PURE),
     (r"recovery\.classifier(\..*)?", PURE),
     (r"connections\.(models|fields)", DATA),
