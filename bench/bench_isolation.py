@@ -85,7 +85,7 @@ def run_scenario(quiet_connections, noisy_connection, args) -> list[float]:
     from django.utils import timezone
 
     from connections.models import Post
-    from recovery.publishing import publish_queue
+    from recovery.publish_queue import publish_queue
     from recovery.sweeper import posts_enqueue_due
     from sandbox import faults
 

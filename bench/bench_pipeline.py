@@ -66,7 +66,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
             sys.exit(f"the sandbox server exited ({process.returncode})")
         with contextlib.suppress(requests.RequestException):
             # Any answer of the sandbox Meta (an auth error without a token) means it is up.
-            if requests.get(f"{url}/sandbox/meta/v21.0/me", timeout=1).status_code < 500:
+            if requests.get(f"{url}/sandbox/meta/me", timeout=1).status_code < 500:
                 return
         time.sleep(0.2)
     sys.exit("the sandbox server did not start")
@@ -124,14 +124,14 @@ def open_buckets(settings) -> None:
 def page_connection(slug: str, page_id: str):
     """A tenant with one Meta Page connection living on the sandbox partner."""
     from connections.models import Connection, Tenant
-    from sandbox.core import sandbox_link_connection
+    from sandbox.bridge import link_to_sandbox
 
     tenant, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": slug})
     connection = Connection.objects.create(
         tenant=tenant, platform="meta", account_type="facebook_page", external_account_id=page_id,
         external_account_name=f"Bench page {page_id}",
     )
-    sandbox_link_connection(connection)
+    link_to_sandbox(connection)
     return connection
 
 
@@ -184,7 +184,7 @@ def run_variant(variant: str, connections, jobs: int, worker_class) -> float:
     from django.db import connections as db_connections
 
     from connections.models import Post
-    from recovery.publishing import enqueue_post_publish, publish_queue
+    from recovery.publish_queue import enqueue_post_publish, publish_queue
 
     queue = publish_queue()
     queue.connection.flushdb()

@@ -188,10 +188,13 @@ PARTNERS_USE_SANDBOX = env_bool("PARTNERS_USE_SANDBOX", default=SANDBOX_ENABLED)
 META_API_BASE = env_str("META_API_BASE", "https://graph.facebook.com")
 META_OAUTH_BASE = env_str("META_OAUTH_BASE", "https://www.facebook.com")  # the Login dialog
 META_VIDEO_BASE = env_str("META_VIDEO_BASE", "https://graph-video.facebook.com")  # Page video uploads
-META_API_VERSION = env_str("META_API_VERSION", "v21.0")
+# API versions: empty means the registry's current one (connections/platforms/versions.py,
+# docs/partners/versions.md); set one only to pin another. `manage.py check` warns 90 days
+# before the version in use is retired and errs once it is.
+META_API_VERSION = env_str("META_API_VERSION", "")
 LINKEDIN_API_BASE = env_str("LINKEDIN_API_BASE", "https://api.linkedin.com")
 LINKEDIN_OAUTH_BASE = env_str("LINKEDIN_OAUTH_BASE", "https://www.linkedin.com")
-LINKEDIN_API_VERSION = env_str("LINKEDIN_API_VERSION", "202510")  # the LinkedIn-Version header (YYYYMM)
+LINKEDIN_API_VERSION = env_str("LINKEDIN_API_VERSION", "")  # the LinkedIn-Version header (YYYYMM[.RR])
 TIKTOK_API_BASE = env_str("TIKTOK_API_BASE", "https://open.tiktokapis.com")
 TIKTOK_OAUTH_BASE = env_str("TIKTOK_OAUTH_BASE", "https://www.tiktok.com")
 GBP_API_BASE = env_str("GBP_API_BASE", "https://mybusiness.googleapis.com")
@@ -236,6 +239,11 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 SENTRY_DSN = env_str("SENTRY_DSN", "")
+
+# Metrics (config/metrics.py): DogStatsD to the Datadog agent; empty host: nothing is sent.
+STATSD_HOST = env_str("STATSD_HOST", "")
+STATSD_PORT = env_int("STATSD_PORT", 8125)
+METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
 
 LOGGING = {
     "version": 1,

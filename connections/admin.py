@@ -3,8 +3,13 @@
 - Tokens never appear: the token columns are excluded from every form and
   display, and not even loaded (a token no key decrypts must not break ops'
   pages; a form save then writes only the loaded columns).
-- Status and the pause fields are read-only here: ops pause and resume with
-  the admin actions, which go through recovery.autopause and so audit.
+- Ops cannot put a connection or a post into a state the pipeline does not
+  know: everything the pipeline reads (status, pause fields, tenant, account,
+  granted scopes, a post's status, attempts and retry times) is read-only
+  here. Connections change through the actions (pause, resume), which call the
+  services (recovery.autopause) and write audit rows; connections and posts are
+  created by the connect flow and the post form, through the services, never
+  here. Only a connection's display name is edited in place.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
+from connections.models import TOKEN_FIELDS, Connection, ConnectionAudit, Membership, Post, Tenant
 from recovery.admin import flags_for_tenant_table
 from recovery.autopause import (
     auto_pause_connection,
@@ -30,8 +35,6 @@ from recovery.autopause import (
     pause_reason_codes,
     resume_connection,
 )
-
-TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
 def ops_actor(request) -> str:
@@ -142,24 +145,34 @@ class ConnectionAdmin(admin.ModelAdmin):
     ordering = ("tenant__name", "platform", "external_account_name", "pk")
     exclude = TOKEN_FIELDS
     readonly_fields = (
+        "tenant",
+        "platform",
+        "account_type",
+        "external_account_id",
+        "granted_scopes",
+        "token_expires_at",
+        "refresh_token_expires_at",
         "status",
         "health_status",
         "pause_reason",
         "pause_description",
         "paused_at",
         "last_ping_at",
+        "next_ping_at",
         "created_at",
         "updated_at",
         "audit_log",
     )
-    autocomplete_fields = ("tenant",)
     inlines = [ConnectionAuditInline]
     action_form = PauseActionForm
     actions = ["pause_ops", "resume_ops"]
     change_list_template = "admin/connections/connection/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(*TOKEN_FIELDS)
+        return super().get_queryset(request).without_tokens()
+
+    def has_add_permission(self, request):
+        return False  # connections come from the connect flow (connections.services.connection_create)
 
     @admin.display(description="Audit log")
     def audit_log(self, connection):
@@ -199,19 +212,22 @@ class ConnectionAdmin(admin.ModelAdmin):
         except ValueError:
             self.message_user(request, "Choose a pause reason next to the action, then Go.", messages.ERROR)
             return
-        changed = 0
-        for pk, tenant_id in queryset.values_list("pk", "tenant_id"):
-            changed += auto_pause_connection(
+        # The selection is read once, before anything changes: a changelist filtered by status
+        # would otherwise count fewer rows afterwards than were selected.
+        selected = list(queryset.values_list("pk", "tenant_id"))
+        changed = sum(
+            auto_pause_connection(
                 tenant_id, pk, reason, actor=ops_actor(request), audit_action=ConnectionAudit.Action.PAUSE
             ).changed
-        self._report(request, "Paused", changed, queryset.count() - changed, "was not active")
+            for pk, tenant_id in selected
+        )
+        self._report(request, "Paused", changed, len(selected) - changed, "was not active")
 
     @admin.action(description="Resume", permissions=["change"])
     def resume_ops(self, request, queryset):
-        changed = 0
-        for pk, tenant_id in queryset.values_list("pk", "tenant_id"):
-            changed += resume_connection(tenant_id, pk, actor=ops_actor(request)).changed
-        self._report(request, "Resumed", changed, queryset.count() - changed, "was not paused")
+        selected = list(queryset.values_list("pk", "tenant_id"))
+        changed = sum(resume_connection(tenant_id, pk, actor=ops_actor(request)).changed for pk, tenant_id in selected)
+        self._report(request, "Resumed", changed, len(selected) - changed, "was not paused")
 
     def _report(self, request, verb, changed, unchanged, why):
         text = f"{verb} {changed} connection{'s' if changed != 1 else ''}."
@@ -230,12 +246,7 @@ class ConnectionAuditAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("connection__tenant")
-            .defer(*(f"connection__{name}" for name in TOKEN_FIELDS))
-        )
+        return super().get_queryset(request).select_related("connection__tenant").without_tokens("connection")
 
     @admin.display(description="Tenant", ordering="connection__tenant__name")
     def tenant_name(self, audit):
@@ -253,17 +264,18 @@ class ConnectionAuditAdmin(admin.ModelAdmin):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    """Posts as the pipeline left them, read-only: the pipeline, the user's pages and the dead-letter queue move them."""
+
     list_display = ("__str__", "tenant", "connection", "kind", "status", "scheduled_at", "attempts", "last_error_code")
     list_filter = ("tenant", "status", "kind", "connection__platform")
     search_fields = ("content",)
-    autocomplete_fields = ("tenant", "connection")
-    readonly_fields = ("idempotency_key", "published_at", "created_at", "updated_at")
     date_hierarchy = "scheduled_at"
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("tenant", "connection")
-            .defer(*(f"connection__{name}" for name in TOKEN_FIELDS))
-        )
+        return super().get_queryset(request).select_related("tenant", "connection").without_tokens("connection")
+
+    def has_add_permission(self, request):
+        return False  # posts are created through connections.services.post_create (the post form)
+
+    def has_change_permission(self, request, obj=None):
+        return False

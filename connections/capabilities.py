@@ -14,8 +14,9 @@ ClassifiedError the pipeline handles like any partner failure:
   CAPABILITY_UNSUPPORTED ("Instagram accounts cannot publish text-only posts;
   add an image or video");
 - the connection lacks a scope the kind's capability needs:
-  PERMISSION_INSUFFICIENT with `missing_scopes` (the pipeline then calls
-  `mark_connection_needs_scopes`, so the reconnect asks for exactly those);
+  PERMISSION_INSUFFICIENT with `missing_scopes` (the pipeline then pauses the
+  connection and records them, recovery.autopause.mark_connection_needs_scopes,
+  so the reconnect asks for exactly those);
 - the text, the number of items or a media file's format, size or duration is
   over a limit: VALIDATION_ERROR naming the limit ("LinkedIn posts are limited
   to 3,000 characters; this one has 3,412"), or MEDIA_ERROR for a file the
@@ -25,7 +26,7 @@ Checks run in that order: a kind the account cannot publish says nothing about
 its scopes, and a missing scope pauses the channel for every post, so it is
 reported before one post's content. The specific reason is in
 `partner_message`; `partner_code` names the rule ("capability:text_max_chars").
-Nothing here calls a partner or writes a row, except `mark_connection_needs_scopes`.
+Nothing here calls a partner, pauses a connection or writes a row: it says what a platform accepts.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 
+from connections.models import Platform, Post
+from connections.platforms.base import get_connector_class
 from recovery.taxonomy import ClassifiedError, ErrorCode
 
 CAPABILITIES_PATH = Path(__file__).with_name("capabilities.json")
@@ -254,8 +256,6 @@ def load_matrix(path: Path | str = CAPABILITIES_PATH) -> Matrix:
       of the right type, and an entry for every kind; an unsupported kind has a reason;
       a supported kind's capability is true.
     """
-    from connections.models import Platform, Post
-
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -377,8 +377,6 @@ def connector_kinds(connection) -> set[str]:
     The matrix says what the partner can publish; a connector may not have every kind yet,
     and a post it cannot send must be refused here, before the call, like any other.
     """
-    from connections.platforms.base import get_connector_class
-
     return set(get_connector_class(connection.platform).supported_kinds(connection.account_type or ""))
 
 
@@ -606,79 +604,3 @@ def check_post(post_or_fields, connection, *, connector_gate: bool = True) -> Ca
     return _check_files(rule, profile.label, "image", images, connection) or _check_files(
         rule, profile.label, "video", videos, connection
     )
-
-
-# -- marking a connection for a scope reconnect -------------------------------------
-
-
-def mark_connection_needs_scopes(connection, missing: list[str], actor: str = "system", post_id: int | None = None):
-    """Pause `connection` for PERMISSION_INSUFFICIENT and record exactly which scopes to ask for.
-
-    Rules:
-    - one transaction: recovery.autopause.auto_pause_connection (ATTENTION, the
-      `auto_pause` audit row, with the missing scopes in its details) and a
-      `scopes_missing` audit row {"missing_scopes": [...]} that the reconnect
-      flow reads (`scopes_to_request`);
-    - the `scopes_missing` row is written even when the connection was already
-      paused (changed=False): the reconnect must still ask for these scopes;
-    - whether the tenant gets auto-pause (RECOVERY_AUTOPAUSE_ENABLED) is the
-      caller's decision, as for every pause;
-    - ValueError for an empty list: there is nothing to reconnect for.
-    Returns the PauseResult of auto_pause_connection.
-    """
-    from connections.models import ConnectionAudit
-    from recovery.autopause import auto_pause_connection, build_pause_reason
-
-    missing = list(dict.fromkeys(scope for scope in missing if scope))
-    if not missing:
-        raise ValueError("mark_connection_needs_scopes needs at least one missing scope.")
-    extra = {"missing_scopes": missing}
-    if post_id is not None:
-        extra["post_id"] = post_id
-    with transaction.atomic():
-        result = auto_pause_connection(
-            connection.tenant_id,
-            connection.pk,
-            build_pause_reason(ErrorCode.PERMISSION_INSUFFICIENT),
-            actor=actor,
-            extra_details=extra,
-        )
-        ConnectionAudit.objects.create(
-            connection_id=connection.pk,
-            action=ConnectionAudit.Action.SCOPES_MISSING,
-            details=extra,
-            actor=actor,
-        )
-    return result
-
-
-def scopes_to_request(connection) -> list[str]:
-    """The scopes a reconnect of `connection` asks for.
-
-    - everything its profile's capabilities need (so a reconnect never drops a
-      scope the account had), with the scopes recorded by the latest
-      `scopes_missing` audit row since the last resume or reconnect added;
-    - the connection's current grants are not removed (Google adds them back
-      with include_granted_scopes; other partners replace the grant).
-    """
-    from connections.models import ConnectionAudit
-
-    profile = profile_for_connection(connection)
-    wanted = profile.all_scopes() if profile else []
-    latest = (
-        ConnectionAudit.objects.filter(
-            connection_id=connection.pk,
-            action__in=[
-                ConnectionAudit.Action.SCOPES_MISSING,
-                ConnectionAudit.Action.RESUME,
-                ConnectionAudit.Action.RECONNECT,
-            ],
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if latest is not None and latest.action == ConnectionAudit.Action.SCOPES_MISSING:
-        for scope in latest.details.get("missing_scopes", []):
-            if scope not in wanted:
-                wanted.append(scope)
-    return wanted

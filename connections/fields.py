@@ -2,7 +2,7 @@
 
 Written here (about 40 lines) rather than taken from a field package because
 the maintained ones swallow a failed decryption and hand back the ciphertext
-as if it were the token (../shared/ecosystem.md §4). Ours fails loudly, and its
+as if it were the token (docs/architecture.md, "Tokens at rest"). Ours fails loudly, and its
 keys (TOKEN_ENCRYPTION_KEYS) are separate from SECRET_KEY so either rotates
 alone.
 """

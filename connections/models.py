@@ -16,6 +16,27 @@ class Platform(models.TextChoices):
     MAILCHIMP = "mailchimp", "Mailchimp"
 
 
+# The columns that hold a connection's tokens: never shown, and not loaded where nothing needs them.
+TOKEN_FIELDS = ("access_token", "refresh_token")
+# A user's tenant, remembered on the user object: request.user lives for one request, so the tenant
+# is read once per request however many access functions and flag checks ask.
+_TENANT_CACHE_ATTR = "_connections_tenant_cache"
+
+
+class TokenlessQuerySet(models.QuerySet):
+    """A queryset that can leave the token columns of the connections it loads unloaded."""
+
+    def without_tokens(self, *relations: str):
+        """Defer the token columns: of the rows themselves (Connections), or of each related connection named.
+
+        `Connection.objects.without_tokens()`; `Post.objects.select_related("connection").without_tokens("connection")`.
+        Pages, the admin, pauses and the pipeline's lookups never need the tokens, and a token no key
+        decrypts must not break them. (A deferred column still loads if read.)
+        """
+        paths = relations or ("",)
+        return self.defer(*(f"{path}__{name}" if path else name for path in paths for name in TOKEN_FIELDS))
+
+
 class Tenant(models.Model):
     """A customer organisation; every user-facing row belongs to exactly one."""
 
@@ -25,6 +46,20 @@ class Tenant(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class MembershipManager(models.Manager):
+    def tenant_of(self, user) -> "Tenant | None":
+        """The tenant the user acts in: their first membership; None for anonymous or membership-less users.
+
+        Remembered on the user object, so a request asks the database once.
+        """
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if not hasattr(user, _TENANT_CACHE_ATTR):
+            membership = self.filter(user_id=user.pk).select_related("tenant").order_by("created_at", "pk").first()
+            setattr(user, _TENANT_CACHE_ATTR, membership.tenant if membership else None)
+        return getattr(user, _TENANT_CACHE_ATTR)
 
 
 class Membership(models.Model):
@@ -39,6 +74,8 @@ class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant")]
@@ -84,11 +121,19 @@ class Connection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TokenlessQuerySet.as_manager()
+
+    # Statuses in which a connection counts as paused: it publishes nothing until resumed or reconnected
+    # (ops' paused view, the banner, the pings).
+    PAUSED_STATUSES = (Status.ATTENTION, Status.PAUSED)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "platform", "external_account_id"], name="connection_unique_account_per_tenant"
-            )
+            ),
+            # The target of the posts' (connection, tenant) foreign key: a post's connection is its tenant's.
+            models.UniqueConstraint(fields=["id", "tenant"], name="connection_unique_id_tenant"),
         ]
         indexes = [
             # The linked-accounts page and the publish job: a tenant's connections by status.
@@ -106,13 +151,14 @@ class Connection(models.Model):
 
     @property
     def is_paused(self) -> bool:
-        return self.status in (self.Status.ATTENTION, self.Status.PAUSED)
+        return self.status in self.PAUSED_STATUSES
 
 
 class ConnectionAudit(models.Model):
     """One thing that happened to a connection. Append-only: never updated or deleted by the app."""
 
     class Action(models.TextChoices):
+        CONNECT = "connect", "Connected"
         AUTO_PAUSE = "auto_pause", "Auto-paused"
         PAUSE = "pause", "Paused by ops"
         RESUME = "resume", "Resumed"
@@ -134,6 +180,8 @@ class ConnectionAudit(models.Model):
     # Who did it: "system", "user:<id>", "ops:<username>", "partner:<platform>".
     actor = models.CharField(max_length=150, default="system")
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    objects = TokenlessQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -187,6 +235,8 @@ class Post(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TokenlessQuerySet.as_manager()
 
     class Meta:
         indexes = [

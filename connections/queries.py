@@ -4,10 +4,9 @@ Every view goes through one of these access functions; none filters by tenant
 by hand. Another tenant's object answers 404, exactly like a missing one, so
 a user cannot learn which ids exist elsewhere.
 
-User-facing reads never load the token columns: no page needs them, and a
-token that cannot be decrypted must not break the page that offers the
-reconnect. (Reading `connection.access_token` still works: Django loads a
-deferred field on first access.)
+User-facing reads never load the token columns (TokenlessQuerySet.without_tokens):
+no page needs them, and a token that cannot be decrypted must not break the
+page that offers the reconnect.
 """
 
 from __future__ import annotations
@@ -16,22 +15,10 @@ from django.http import Http404
 
 from connections.models import Connection, Membership, Post, Tenant
 
-_TOKEN_FIELDS = ("access_token", "refresh_token")
-# Cached on the user object: request.user lives for one request, so the
-# tenant is read once per request however many access functions run.
-_TENANT_CACHE_ATTR = "_connections_tenant_cache"
-
 
 def tenant_for_user(user) -> Tenant | None:
     """The tenant the user acts in: their first membership; None for anonymous or membership-less users."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if not hasattr(user, _TENANT_CACHE_ATTR):
-        membership = (
-            Membership.objects.filter(user_id=user.pk).select_related("tenant").order_by("created_at", "pk").first()
-        )
-        setattr(user, _TENANT_CACHE_ATTR, membership.tenant if membership else None)
-    return getattr(user, _TENANT_CACHE_ATTR)
+    return Membership.objects.tenant_of(user)
 
 
 def connections_for_user(user):
@@ -39,7 +26,7 @@ def connections_for_user(user):
     tenant = tenant_for_user(user)
     if tenant is None:
         return Connection.objects.none()
-    return Connection.objects.filter(tenant=tenant).defer(*_TOKEN_FIELDS).order_by("platform", "external_account_name", "pk")
+    return Connection.objects.filter(tenant=tenant).without_tokens().order_by("platform", "external_account_name", "pk")
 
 
 def get_connection_for_user(user, pk) -> Connection:
@@ -58,7 +45,7 @@ def posts_for_user(user):
     return (
         Post.objects.filter(tenant=tenant)
         .select_related("connection")
-        .defer(*(f"connection__{name}" for name in _TOKEN_FIELDS))
+        .without_tokens("connection")
         .order_by("-scheduled_at", "-pk")
     )
 

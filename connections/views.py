@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -14,7 +13,8 @@ from django.views.decorators.http import require_POST
 
 from connections.models import Post
 from connections.queries import get_post_for_user, posts_for_user
-from recovery.publishing import UNCONFIRMED_MESSAGE, post_confirm_published, post_publish_again
+from recovery.posts import post_confirm_published, post_publish_again
+from recovery.publishing import UNCONFIRMED_MESSAGE
 from recovery.taxonomy import ErrorCode, TaxonomyEntry, get_taxonomy_entry
 
 POSTS_PER_PAGE = 50
@@ -37,8 +37,6 @@ DEAD_AFTER_RETRIES_TODO = (
     "partner works; contact support if it is urgent."
 )
 DEAD_PAUSING_TODO = "Reconnect the account (or fix it on the partner's site), then schedule this post again."
-# "..., so we paused posting to this account." is true only when auto-pause is on for the tenant.
-_PAUSED_CLAUSE = re.compile(r",? so we paused[^.]*\.")
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,10 @@ def post_row(post: Post) -> PostRow:
 
     - waiting_reconnect: the channel's pause reason (else the post's last error).
     - unconfirmed: the user must look at the partner and answer.
-    - dead after a retryable code: its retries were used up, so the taxonomy's
-      "we will retry" is replaced by how many times we tried.
+    - dead after a retryable code: its retries were used up, so what happened is
+      followed by how many times we tried, not by the taxonomy's "we will retry".
     - dead after a pausing code (auto-pause off for the tenant): the channel
-      was not paused, so the "we paused" clause is dropped.
+      was not paused, so what happened is followed by "This post was not sent."
     - scheduled with a last error: a retry is planned; a note says why.
     """
     status, code = post.status, post.last_error_code
@@ -89,13 +87,12 @@ def post_row(post: Post) -> PostRow:
     if status in (Post.Status.DEAD, Post.Status.FAILED):
         entry = _entry(code or ErrorCode.UNKNOWN)
         if entry.pauses_channel:
-            return PostRow(post, label, f"{_PAUSED_CLAUSE.sub('.', entry.user_message)} This post was not sent.",
-                           DEAD_PAUSING_TODO)
+            # Auto-pause was off for the tenant: the channel was not paused, so what we did is not entry.we_did.
+            return PostRow(post, label, f"{entry.happened} This post was not sent.", DEAD_PAUSING_TODO)
         if entry.retryable:
-            # A retryable code's message is "<what happened>. We will retry...": keep the first sentence.
-            cause = entry.user_message.split(". ")[0].rstrip(".")
+            # Its retries were used up: entry.we_did ("We will retry...") is no longer true.
             tries = "once" if post.attempts == 1 else f"{post.attempts} times"
-            return PostRow(post, label, f"{cause}. We tried {tries}, then stopped: this post was not sent.",
+            return PostRow(post, label, f"{entry.happened} We tried {tries}, then stopped: this post was not sent.",
                            DEAD_AFTER_RETRIES_TODO)
         return PostRow(post, label, entry.user_message, entry.recovery_action)
     if status == Post.Status.SCHEDULED and code:

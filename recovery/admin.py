@@ -4,10 +4,14 @@ import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
 from waffle.admin import FlagAdmin
 
 from recovery.deadletter import (
@@ -17,7 +21,8 @@ from recovery.deadletter import (
     dead_letter_resolve,
 )
 from recovery.flags import flags_for_tenant
-from recovery.models import DeadLetter, TenantFlag, UnmappedError
+from recovery.models import DECISION_ORDER, DeadLetter, TenantFlag, UnmappedError
+from recovery.unmapped import unmapped_mark_mapped
 
 
 @admin.register(TenantFlag)
@@ -37,11 +42,7 @@ class TenantFlagAdmin(FlagAdmin):
         (
             "Per-tenant rollout",
             {
-                "description": (
-                    "First match wins: listed off; listed on; Everyone Yes/No; inside the tenant "
-                    "percentage (a fixed hash of flag and tenant, so raising it never turns a tenant "
-                    "off); otherwise off. See docs/flags.md."
-                ),
+                "description": f"First match wins: {DECISION_ORDER} See docs/flags.md.",
                 "fields": ("everyone", "tenants", "excluded_tenants", "tenant_percent"),
             },
         ),
@@ -120,8 +121,6 @@ class UnmappedErrorAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected errors as mapped")
     def mark_mapped(self, request, queryset):
-        from recovery.unmapped import unmapped_mark_mapped
-
         count = unmapped_mark_mapped(queryset)
         self.message_user(request, f"{count} unmapped error(s) marked as mapped.")
 
@@ -152,7 +151,8 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     Requeue sends a job through its pipeline again (recovery.deadletter); discard
     and resolve close a letter with who and when. Letters are a record: no add,
-    no edit, no delete.
+    no edit, no delete. The detail page has the three as buttons (the same
+    services), and shows what became of the job since its last requeue.
     """
 
     list_display = (
@@ -169,12 +169,13 @@ class DeadLetterAdmin(admin.ModelAdmin):
         (None, {"fields": ("job_kind", "status", "tenant", "connection", "post", "platform", "error_code")}),
         ("Failure", {"fields": ("attempts", "first_failed_at", "last_failed_at", "user_message", "classification_json")}),
         ("Job", {"fields": ("payload_json",)}),
-        ("Handled", {"fields": ("resolved_by", "resolved_at", "created_at")}),
+        ("Handled", {"fields": ("resolved_by", "resolved_at", "requeues", "job_now", "created_at")}),
     )
+    change_form_template = "admin/recovery/deadletter/change_form.html"
     readonly_fields = (
         "job_kind", "status", "tenant", "connection", "post", "platform", "error_code", "attempts",
         "first_failed_at", "last_failed_at", "user_message", "classification_json", "payload_json",
-        "resolved_by", "resolved_at", "created_at",
+        "resolved_by", "resolved_at", "requeues", "job_now", "created_at",
     )
 
     def get_queryset(self, request):
@@ -183,7 +184,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("tenant", "connection", "post")
-            .defer("connection__access_token", "connection__refresh_token")
+            .without_tokens("connection")
         )
 
     def has_add_permission(self, request):
@@ -191,6 +192,58 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="The job now")
+    def job_now(self, letter):
+        """Where the letter's post stands now: after a requeue, whether anything ran and how it ended."""
+        post = letter.post
+        if post is None:
+            return "-"
+        outcome = f"post #{post.pk}: {post.get_status_display()}, {post.attempts} attempt{'s' if post.attempts != 1 else ''}"
+        if post.last_error_code:
+            outcome += f", last error {post.last_error_code}"
+        if post.published_at:
+            outcome += f", published {post.published_at:%Y-%m-%d %H:%M} UTC"
+        return outcome
+
+    def get_urls(self):
+        buttons = [
+            path(f"<int:pk>/{name}/", self.admin_site.admin_view(require_POST(self._button_view)), {"name": name},
+                 name=f"recovery_deadletter_{name}")
+            for name in self._BUTTONS
+        ]
+        return [*buttons, *super().get_urls()]
+
+    # button name -> (service, past tense for the message)
+    _BUTTONS = {"requeue": (dead_letter_requeue, "requeued"), "discard": (dead_letter_discard, "discarded"),
+                "resolve": (dead_letter_resolve, "resolved")}
+
+    _BUTTON_LABELS = {"requeue": "Requeue: run it again", "discard": "Discard", "resolve": "Resolve: fixed another way"}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        buttons = [
+            (reverse(f"admin:recovery_deadletter_{name}", args=[object_id]), label)
+            for name, label in self._BUTTON_LABELS.items()
+        ] if str(object_id).isdigit() else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "dead_letter_buttons": buttons})
+
+    def _button_view(self, request, pk, name):
+        """One letter's requeue, discard or resolve button: the same service as the bulk action, then back to it."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        letter = get_object_or_404(DeadLetter, pk=pk)
+        service, done = self._BUTTONS[name]
+        try:
+            changed = service([letter.pk], user=request.user)
+        except DeadLetterNotRequeueable as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+        else:
+            if changed:
+                self.message_user(request, f"Letter {letter.pk} {done}.", level=messages.SUCCESS)
+            else:
+                self.message_user(request, f"Letter {letter.pk} is {letter.get_status_display().lower()}, "
+                                           "not open: left as it is.", level=messages.WARNING)
+        return redirect(reverse("admin:recovery_deadletter_change", args=[letter.pk]))
 
     @admin.display(description="Age", ordering="last_failed_at")
     def age(self, letter):
@@ -210,21 +263,28 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def payload_json(self, letter):
         return format_html("<pre>{}</pre>", json.dumps(letter.payload, indent=2, sort_keys=True))
 
-    @admin.action(description="Requeue: run the selected jobs again through the pipeline")
-    def requeue(self, request, queryset):
+    def _bulk(self, request, queryset, name):
+        selected = list(queryset.values_list("pk", flat=True))  # read before the change (filters may stop matching)
+        service, done = self._BUTTONS[name]
         try:
-            count = dead_letter_requeue(queryset.values_list("pk", flat=True), user=request.user)
+            changed = service(selected, user=request.user)
         except DeadLetterNotRequeueable as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
             return
-        self.message_user(request, f"{count} job(s) requeued; letters that were not open were left as they are.")
+        text = f"{changed} letter{'s' if changed != 1 else ''} {done}."
+        left = len(selected) - changed
+        if left:
+            text += f" {left} {'was' if left == 1 else 'were'} not open and left as {'it was' if left == 1 else 'they were'}."
+        self.message_user(request, text, messages.SUCCESS if changed else messages.WARNING)
+
+    @admin.action(description="Requeue: run the selected jobs again through the pipeline")
+    def requeue(self, request, queryset):
+        self._bulk(request, queryset, "requeue")
 
     @admin.action(description="Discard: close without running again")
     def discard(self, request, queryset):
-        count = dead_letter_discard(queryset.values_list("pk", flat=True), user=request.user)
-        self.message_user(request, f"{count} letter(s) discarded.")
+        self._bulk(request, queryset, "discard")
 
     @admin.action(description="Resolve: the problem was fixed another way")
     def resolve(self, request, queryset):
-        count = dead_letter_resolve(queryset.values_list("pk", flat=True), user=request.user)
-        self.message_user(request, f"{count} letter(s) resolved.")
+        self._bulk(request, queryset, "resolve")

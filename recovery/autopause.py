@@ -29,25 +29,22 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from connections.models import Connection, ConnectionAudit, Post
+from connections.capabilities import profile_for_connection
+from connections.models import Connection, ConnectionAudit
+from connections.services import ConnectionNotFound
+from recovery.posts import posts_release_waiting, waiting_post_ids
 from recovery.taxonomy import TAXONOMY, ErrorCode, TaxonomyEntry, get_taxonomy_entry
 
 logger = logging.getLogger(__name__)
 
-# Statuses in which a connection counts as paused (ops' paused view, the banner).
-PAUSED_STATUSES = (Connection.Status.ATTENTION, Connection.Status.PAUSED)
-# Statuses resume brings back to ACTIVE. REVOKED is here because the way back
+# Statuses resume brings back to ACTIVE (Connection.PAUSED_STATUSES and REVOKED). REVOKED is here because the way back
 # from a revocation is a reconnect, which ends by resuming. INACTIVE is not:
 # that is a user's own choice to switch the channel off.
-RESUMABLE_STATUSES = (*PAUSED_STATUSES, Connection.Status.REVOKED)
+RESUMABLE_STATUSES = (*Connection.PAUSED_STATUSES, Connection.Status.REVOKED)
 
 # The fields a pause or resume writes (never the token columns), and those of a pause's audit row.
 _PAUSE_FIELDS = ["status", "health_status", "pause_reason", "pause_description", "paused_at", "updated_at"]
 _AUDIT_FIELDS = ["action", "details", "actor", "created_at"]
-
-
-class ConnectionNotFound(LookupError):
-    """No connection with this id in this tenant (it may exist in another one)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,7 @@ def _tenant_connection(tenant_id: int, connection_id: int, lock: bool = False) -
     Deferring the token columns keeps a pause working even when the tokens
     cannot be decrypted (a mis-set key is one more reason to pause, not a crash).
     """
-    rows = Connection.objects.defer("access_token", "refresh_token")
+    rows = Connection.objects.without_tokens()
     try:
         return (rows.select_for_update() if lock else rows).get(pk=connection_id, tenant_id=tenant_id)
     except Connection.DoesNotExist:
@@ -260,7 +257,7 @@ def resume_connection(
     - an active or inactive connection is left as it is (changed=False);
     - ConnectionNotFound when the connection is not the tenant's;
     - the posts that waited for this reconnect go back to the pipeline in the
-      same transaction (recovery.publishing.posts_release_waiting: due ones
+      same transaction (recovery.posts.posts_release_waiting: due ones
       are enqueued once it commits); `waiting_post_ids` lists them. With
       release_waiting_posts=False they keep waiting, for a caller that lets
       the user choose what to send (backfill).
@@ -284,17 +281,7 @@ def resume_connection(
         ConnectionAudit.objects.create(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )
-        if release_waiting_posts:
-            # Imported here: the pipeline imports this module to pause connections.
-            from recovery.publishing import posts_release_waiting
-
-            waiting_post_ids = posts_release_waiting(connection.pk)
-        else:
-            waiting_post_ids = list(
-                Post.objects.filter(connection_id=connection.pk, status=Post.Status.WAITING_RECONNECT)
-                .order_by("scheduled_at", "pk")
-                .values_list("pk", flat=True)
-            )
+        waiting = posts_release_waiting(connection.pk) if release_waiting_posts else waiting_post_ids(connection.pk)
     logger.info(
         "connection resumed",
         extra={
@@ -302,21 +289,92 @@ def resume_connection(
             "connectionId": connection_id,
             "platform": connection.platform,
             "status": connection.status,
-            "waitingPosts": len(waiting_post_ids),
+            "waitingPosts": len(waiting),
             "actor": actor,
         },
     )
-    return ResumeResult(connection, changed=True, waiting_post_ids=waiting_post_ids)
+    return ResumeResult(connection, changed=True, waiting_post_ids=waiting)
 
 
 def get_paused_connections(tenant_id: int | None = None):
     """Paused and needs-reconnect connections, oldest pause first, with their tenant; tokens not loaded."""
     queryset = (
-        Connection.objects.filter(status__in=PAUSED_STATUSES)
+        Connection.objects.filter(status__in=Connection.PAUSED_STATUSES)
         .select_related("tenant")
-        .defer("access_token", "refresh_token")
+        .without_tokens()
         .order_by("paused_at", "pk")
     )
     if tenant_id is not None:
         queryset = queryset.filter(tenant_id=tenant_id)
     return queryset
+
+
+# -- marking a connection for a scope reconnect -------------------------------------
+
+
+def mark_connection_needs_scopes(connection, missing: list[str], actor: str = "system", post_id: int | None = None):
+    """Pause `connection` for PERMISSION_INSUFFICIENT and record exactly which scopes to ask for.
+
+    Rules:
+    - one transaction: auto_pause_connection (ATTENTION, the
+      `auto_pause` audit row, with the missing scopes in its details) and a
+      `scopes_missing` audit row {"missing_scopes": [...]} that the reconnect
+      flow reads (`scopes_to_request`);
+    - the `scopes_missing` row is written even when the connection was already
+      paused (changed=False): the reconnect must still ask for these scopes;
+    - whether the tenant gets auto-pause (RECOVERY_AUTOPAUSE_ENABLED) is the
+      caller's decision, as for every pause;
+    - ValueError for an empty list: there is nothing to reconnect for.
+    Returns the PauseResult of auto_pause_connection.
+    """
+    missing = list(dict.fromkeys(scope for scope in missing if scope))
+    if not missing:
+        raise ValueError("mark_connection_needs_scopes needs at least one missing scope.")
+    extra = {"missing_scopes": missing}
+    if post_id is not None:
+        extra["post_id"] = post_id
+    with transaction.atomic():
+        result = auto_pause_connection(
+            connection.tenant_id,
+            connection.pk,
+            build_pause_reason(ErrorCode.PERMISSION_INSUFFICIENT),
+            actor=actor,
+            extra_details=extra,
+        )
+        ConnectionAudit.objects.create(
+            connection_id=connection.pk,
+            action=ConnectionAudit.Action.SCOPES_MISSING,
+            details=extra,
+            actor=actor,
+        )
+    return result
+
+
+def scopes_to_request(connection) -> list[str]:
+    """The scopes a reconnect of `connection` asks for.
+
+    - everything its profile's capabilities need (so a reconnect never drops a
+      scope the account had), with the scopes recorded by the latest
+      `scopes_missing` audit row since the last resume or reconnect added;
+    - the connection's current grants are not removed (Google adds them back
+      with include_granted_scopes; other partners replace the grant).
+    """
+    profile = profile_for_connection(connection)
+    wanted = profile.all_scopes() if profile else []
+    latest = (
+        ConnectionAudit.objects.filter(
+            connection_id=connection.pk,
+            action__in=[
+                ConnectionAudit.Action.SCOPES_MISSING,
+                ConnectionAudit.Action.RESUME,
+                ConnectionAudit.Action.RECONNECT,
+            ],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is not None and latest.action == ConnectionAudit.Action.SCOPES_MISSING:
+        for scope in latest.details.get("missing_scopes", []):
+            if scope not in wanted:
+                wanted.append(scope)
+    return wanted

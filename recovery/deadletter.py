@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 JOB_KIND_POST_PUBLISH = "post_publish"
 
 # job_kind -> function(letter) that sends the job through its pipeline again, inside
-# the caller's transaction (it must enqueue on commit). Other kinds register theirs.
+# the caller's transaction (it must enqueue on commit). Each app registers the handlers
+# of its job kinds when it starts (AppConfig.ready): this module knows no pipeline.
 _REQUEUE_HANDLERS: dict[str, Callable[[DeadLetter], None]] = {}
 
 
@@ -42,18 +43,12 @@ class DeadLetterNotRequeueable(ValueError):
 
 
 def register_requeue_handler(job_kind: str, handler: Callable[[DeadLetter], None]) -> None:
-    """Let `dead_letter_requeue` run jobs of `job_kind` again (called at import by the module owning the kind)."""
+    """Let `dead_letter_requeue` run jobs of `job_kind` again (called by the owning app's AppConfig.ready)."""
     _REQUEUE_HANDLERS[job_kind] = handler
 
 
 def requeueable_kinds() -> set[str]:
-    _load_handlers()
     return set(_REQUEUE_HANDLERS)
-
-
-def _load_handlers() -> None:
-    # The publishing module registers the post_publish handler when imported.
-    import recovery.publishing  # noqa: F401
 
 
 def dead_letter_create(
@@ -155,7 +150,6 @@ def dead_letter_requeue(letter_ids, user=None) -> int:
     - A letter whose job kind has no requeue handler raises DeadLetterNotRequeueable
       and nothing is changed.
     """
-    _load_handlers()
     requeued = 0
     with transaction.atomic():
         letters = list(
@@ -168,9 +162,10 @@ def dead_letter_requeue(letter_ids, user=None) -> int:
         for letter in letters:
             _REQUEUE_HANDLERS[letter.job_kind](letter)
             letter.status = DeadLetter.Status.REQUEUED
+            letter.requeues += 1
             letter.resolved_by = user if getattr(user, "pk", None) else None
             letter.resolved_at = now
-            letter.save(update_fields=["status", "resolved_by", "resolved_at"])
+            letter.save(update_fields=["status", "requeues", "resolved_by", "resolved_at"])
             requeued += 1
     logger.info("dead letters requeued", extra={"count": requeued, "actor": getattr(user, "username", "system")})
     return requeued

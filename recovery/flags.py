@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from waffle import get_waffle_flag_model
 
-from connections.queries import tenant_for_user
 from recovery.models import TenantDecision
 
 logger = logging.getLogger(__name__)
@@ -47,8 +46,7 @@ class FlagError(ValueError):
 def flag_is_on_for_tenant(name: str, tenant_id: int) -> bool:
     """Whether flag `name` is on for the tenant; the same in a request, a job and a command.
 
-    - Rules, first match wins: listed off; listed on; `everyone` Yes/No;
-      inside `tenant_percent` by a stable hash of flag name and tenant id; off.
+    - Rules: recovery.models.DECISION_ORDER (TenantFlag.decide_for_tenant).
     - A flag that does not exist is off (WAFFLE_FLAG_DEFAULT).
     - Cost once the cache is warm: two cache reads, no query; cheap enough per job.
     """
@@ -63,16 +61,6 @@ def flag_is_on_for_request(request, name: str) -> bool:
       per-user rules, as waffle.flag_is_active would answer.
     """
     return bool(get_waffle_flag_model().get(name).is_active(request))
-
-
-def tenant_id_for_request(request) -> int | None:
-    """The id of the tenant the request's user acts in (their first membership), or None.
-
-    connections.queries remembers the tenant on request.user, so several flag
-    checks in one request cost one lookup.
-    """
-    tenant = tenant_for_user(getattr(request, "user", None))
-    return tenant.pk if tenant is not None else None
 
 
 def flags_for_tenant(tenant_id: int) -> list[tuple[str, TenantDecision]]:

@@ -8,14 +8,10 @@ else does what a request's start does for a web process.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 
-from connections.models import Post
-from recovery.publishing import post_publish, post_recover_abandoned, publish_queue
+from recovery.publishing import post_publish, post_recover_abandoned, post_recover_when_lease_ends
 from recovery.sweeper import posts_enqueue_due, posts_sweep
 
 logger = logging.getLogger(__name__)
@@ -30,9 +26,7 @@ def post_publish_job(post_id: int) -> str:
 def post_publish_failed(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ on_failure callback of the publish job: the job raised, or RQ found it abandoned.
 
-    The post may be left `publishing`. It is recovered once its lease expires
-    (post_recover_abandoned, which does nothing for a post that is not stuck):
-    now if it already has, else by a recovery job scheduled for that moment.
+    The post may be left `publishing`: recovery.publishing.post_recover_when_lease_ends.
     The sweeper does the same on its own schedule; this is the faster path.
     """
     close_old_connections()
@@ -41,16 +35,8 @@ def post_publish_failed(job, connection, exc_type, exc_value, traceback) -> None
         "publish job failed",
         extra={"postId": post_id, "jobId": job.id, "error": getattr(exc_type, "__name__", str(exc_type))},
     )
-    post = Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHING).only("updated_at").first()
-    if post is None:
-        return
-    due = post.updated_at + timedelta(seconds=settings.PUBLISH_LEASE_S + 1)
-    if due <= timezone.now():
-        post_recover_abandoned(post_id)
-    else:
-        publish_queue().enqueue_at(
-            due, "recovery.jobs.post_recover_job", post_id, description=f"post_recover(post_id={post_id})"
-        )
+    if post_id is not None:
+        post_recover_when_lease_ends(post_id)
 
 
 def post_recover_job(post_id: int) -> str | None:

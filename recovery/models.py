@@ -10,6 +10,8 @@ from django.db import models
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache, get_setting, keyfmt
 
+from connections.models import Membership, TokenlessQuerySet
+
 # Where TenantFlag keeps its tenant id lists in waffle's cache, next to waffle's
 # own "flag:%s:users" key (keyfmt adds waffle's versioned prefix and hashes).
 FLAG_TENANTS_CACHE_KEY = "flag:%s:tenant_lists"
@@ -22,13 +24,23 @@ class TenantDecision(NamedTuple):
     reason: str
 
 
-class TenantFlag(AbstractUserFlag):
-    """A waffle flag that also rolls out per tenant.
+# How a flag decides for a tenant, first match wins: the one statement of the order, shown in the admin
+# and in docs/flags.md; TenantFlag.decide_for_tenant is its code.
+DECISION_ORDER = (
+    "listed off: off (the off list beats everything); "
+    "Everyone = No: off (the kill switch beats the on list); "
+    "listed on: on; "
+    "Everyone = Yes: on; "
+    "inside the tenant percentage (a fixed hash of flag and tenant, so raising it never turns a tenant off): on; "
+    "otherwise off."
+)
 
-    On for a tenant when the tenant is listed in `tenants`, off when listed in
-    `excluded_tenants` (the off list wins), otherwise on for a deterministic
-    `tenant_percent` of tenants. Extends AbstractUserFlag because waffle's
-    signals read `users` at start-up (django-waffle#380).
+
+class TenantFlag(AbstractUserFlag):
+    """A waffle flag that also rolls out per tenant: an on list, an off list and a percentage of tenants.
+
+    The order in which they decide is DECISION_ORDER (decide_for_tenant). Extends
+    AbstractUserFlag because waffle's signals read `users` at start-up (django-waffle#380).
     """
 
     tenants = models.ManyToManyField(
@@ -80,16 +92,9 @@ class TenantFlag(AbstractUserFlag):
         return self.tenant_bucket(tenant_id) < Decimal(self.tenant_percent) * 10
 
     def decide_for_tenant(self, tenant_id: int) -> TenantDecision:
-        """The flag's value for one tenant, with the rule that decided it.
+        """The flag's value for one tenant, with the rule that decided it: DECISION_ORDER, in code.
 
-        Rules, first match wins:
-        - a flag that does not exist is WAFFLE_FLAG_DEFAULT (off);
-        - the tenant is in `excluded_tenants`: off (the off list beats everything);
-        - `everyone` is No: off for all (ops' kill switch, so it beats the on list);
-        - the tenant is in `tenants`: on;
-        - `everyone` is Yes: on (Unknown goes on to the percentage);
-        - the tenant's bucket is inside `tenant_percent`: on;
-        - otherwise off.
+        A flag that does not exist is WAFFLE_FLAG_DEFAULT (off); `everyone` Unknown goes on to the percentage.
         """
         if not self.pk:
             return TenantDecision(bool(get_setting("FLAG_DEFAULT")), "flag does not exist")
@@ -124,11 +129,9 @@ class TenantFlag(AbstractUserFlag):
         falls back to waffle's own rules.
         """
         if self.pk:
-            from recovery.flags import tenant_id_for_request
-
-            tenant_id = tenant_id_for_request(request)
-            if tenant_id is not None:
-                return self.is_active_for_tenant(tenant_id)
+            tenant = Membership.objects.tenant_of(getattr(request, "user", None))
+            if tenant is not None:
+                return self.is_active_for_tenant(tenant.pk)
         return super().is_active(request, read_only=read_only)
 
     # -- caching -----------------------------------------------------------
@@ -183,6 +186,7 @@ class DeadLetter(models.Model):
     error_code = models.CharField(max_length=40)
     classification = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    requeues = models.PositiveIntegerField(default=0)  # times ops sent the job through its pipeline again
     first_failed_at = models.DateTimeField()
     last_failed_at = models.DateTimeField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
@@ -191,6 +195,8 @@ class DeadLetter(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TokenlessQuerySet.as_manager()
 
     class Meta:
         indexes = [

@@ -32,29 +32,24 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from datetime import datetime, timedelta
 from enum import Enum
 
-import django_rq
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
-from rq import Callback, Retry
-from rq.rate_limit import RateLimit
 from rq.timeouts import JobTimeoutException
 
-from config.sentry import capture_classified_error, is_escalated
-from connections.capabilities import check_post, mark_connection_needs_scopes
+from connections.capabilities import check_post
 from connections.models import Connection, Post
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
-from recovery.autopause import auto_pause_connection
-from recovery.classifier import classify_system_error, decide, should_retry
-from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create, register_requeue_handler
+from recovery.autopause import auto_pause_connection, mark_connection_needs_scopes
+from recovery.classifier import decide, should_retry
+from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create
+from recovery.escalation import escalate
+from recovery.failures import classify_failure
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
-from recovery.policies import get_redis
 from recovery.policies.circuit_breaker import (
     CLOSED,
     breaker_allow,
@@ -69,12 +64,12 @@ from recovery.policies.usage_throttle import (
     block_keys_for,
     record_usage,
 )
+from recovery.posts import LOOKUP_FIRST_CODES, post_claim
+from recovery.publish_queue import enqueue_post_publish, enqueue_post_recover
 from recovery.taxonomy import ClassifiedError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
-# Last errors after which the partner may have the post: look it up before sending again.
-LOOKUP_FIRST_CODES = frozenset({ErrorCode.TIMEOUT.value, ErrorCode.NETWORK_ERROR.value, ErrorCode.UNKNOWN.value})
 # Codes after which the partner's account is held for the retry delay (usage_throttle).
 THROTTLE_CODES = frozenset({ErrorCode.RATE_LIMIT_429, ErrorCode.QUOTA_EXCEEDED})
 # RQ scheduler precision is 1 s; a job may start a moment before the planned time in the database's clock.
@@ -98,54 +93,6 @@ class Outcome(str, Enum):
     DEAD = "dead"
     UNCONFIRMED = "unconfirmed"
     SKIPPED = "skipped"  # not scheduled, not due, or the claim was lost: a duplicate or stale job
-
-
-# -- enqueueing -------------------------------------------------------------------
-
-# Dotted paths: recovery.jobs imports this module, not the other way round.
-POST_PUBLISH_JOB = "recovery.jobs.post_publish_job"
-
-_queues = threading.local()
-
-
-def publish_queue():
-    """The `publish` queue on the policies' cached Redis client.
-
-    commit_mode="auto": enqueue_post_publish already defers to the commit
-    itself (django-rq would defer enqueue() but not enqueue_at()).
-    """
-    client = get_redis()
-    queue = getattr(_queues, "publish", None)
-    if queue is None or queue.connection is not client:
-        queue = django_rq.get_queue("publish", connection=client, commit_mode="auto")
-        _queues.publish = queue
-    return queue
-
-
-def _enqueue_now_or_at(post_id: int, tenant_id: int, at: datetime | None) -> None:
-    options = {
-        "job_timeout": settings.PUBLISH_JOB_TIMEOUT_S,
-        # Tenant isolation: at most N of a tenant's publish jobs queued or running; the
-        # rest wait in RQ's rate-limited set, so a tenant's backlog never sits in front
-        # of another tenant's posts.
-        "rate_limit": RateLimit(key=f"publish:tenant:{tenant_id}", concurrency=settings.PUBLISH_TENANT_CONCURRENCY),
-        # Partner failures never raise out of the job (they are classified and scheduled
-        # with the classifier's delay); this retries only what escapes it, a database or
-        # Redis outage, and the job is idempotent.
-        "retry": Retry(max=3, interval=[5, 30, 120]),
-        "on_failure": Callback("recovery.jobs.post_publish_failed"),
-        "description": f"post_publish(post_id={post_id})",
-    }
-    queue = publish_queue()
-    if at is None or at <= timezone.now():
-        queue.enqueue(POST_PUBLISH_JOB, post_id, **options)
-    else:
-        queue.enqueue_at(at, POST_PUBLISH_JOB, post_id, **options)
-
-
-def enqueue_post_publish(post_id: int, tenant_id: int, at: datetime | None = None) -> None:
-    """Enqueue the post's publish job once the current transaction commits (now, or at `at`)."""
-    transaction.on_commit(lambda: _enqueue_now_or_at(post_id, tenant_id, at))
 
 
 # -- the service -------------------------------------------------------------------
@@ -182,15 +129,11 @@ def post_publish(post_id: int) -> Outcome:
     if wait_s is not None:
         return _defer(post, wait_s)
 
-    claimed_at = timezone.now()
-    claimed = Post.objects.filter(pk=post.pk, status=Post.Status.SCHEDULED, updated_at=post.updated_at).update(
-        status=Post.Status.PUBLISHING, attempts=post.attempts + 1, updated_at=claimed_at
-    )
-    if not claimed:
+    claimed_at = post_claim(post)
+    if claimed_at is None:
         if probe:
             breaker_release_probe(connection.pk)
         return Outcome.SKIPPED
-    post.status, post.attempts, post.updated_at = Post.Status.PUBLISHING, post.attempts + 1, claimed_at
     return _send(post, connection, claimed_at, breaker_was_closed=not probe)
 
 
@@ -222,14 +165,14 @@ def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_w
                 return _mark_published(post, claimed_at, found, via="lookup")
         result = connector.publish(post)
     except PartnerError as exc:
-        classified = exc.classify()
+        classified = classify_failure(exc, connection.platform)
         _breaker_outcome(connection, classified, breaker_was_closed)
         return _handle_failure(post, connection, claimed_at, classified)
     except JobTimeoutException:
         # Out of time: the post stays claimed and is recovered once its lease ends.
         raise
     except Exception as exc:  # noqa: BLE001 - every failure is classified; nothing escapes unrecorded
-        classified = classify_system_error(exc, platform=connection.platform)
+        classified = classify_failure(exc, connection.platform)
         _breaker_outcome(connection, classified, breaker_was_closed)
         if outcome_unknown(exc):
             return _handle_unknown_outcome(post, connection, connector, claimed_at, classified, exc)
@@ -334,7 +277,7 @@ def _handle_unknown_outcome(post, connection, connector, claimed_at, classified:
         # Not there (or the partner could not tell): retry as classified; the retry
         # looks the post up again before it sends (LOOKUP_FIRST_CODES).
         return _handle_failure(post, connection, claimed_at, classified, exc=exc)
-    if is_escalated(classified):  # e.g. a bug of ours around the call: the user decides, and we are told
+    if classified.escalates:  # e.g. a bug of ours around the call: the user decides, and we are told
         _escalate(post, connection, classified, exc)
     now = timezone.now()
     updated = _fenced(post, claimed_at).update(
@@ -509,12 +452,26 @@ def _breaker_outcome(connection: Connection, classified: ClassifiedError, breake
 
 
 def _escalate(post: Post, connection: Connection, classified: ClassifiedError, exc) -> None:
-    capture_classified_error(
-        classified, tenant_id=post.tenant_id, platform=connection.platform, post_id=post.pk, exc=exc
-    )
+    escalate(classified, tenant_id=post.tenant_id, platform=connection.platform, post_id=post.pk, exc=exc)
 
 
 # -- recovery and the ways back to scheduled -------------------------------------------
+
+
+def post_recover_when_lease_ends(post_id: int) -> None:
+    """After a publish job failed or was found abandoned: recover its post if it was left `publishing`.
+
+    Now if its lease has already ended (post_recover_abandoned, which does nothing
+    for a post that is not stuck), else by a recovery job planned for that moment.
+    """
+    post = Post.objects.filter(pk=post_id, status=Post.Status.PUBLISHING).only("updated_at").first()
+    if post is None:
+        return
+    due = post.updated_at + timedelta(seconds=settings.PUBLISH_LEASE_S + 1)
+    if due <= timezone.now():
+        post_recover_abandoned(post_id)
+    else:
+        enqueue_post_recover(post_id, due)
 
 
 def post_recover_abandoned(post_id: int) -> Outcome | None:
@@ -567,86 +524,3 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
         extra={"postId": post_id, "tenantId": post.tenant_id, "outcome": outcome.value, "claimedAt": str(post.updated_at)},
     )
     return outcome
-
-
-def posts_release_waiting(connection_id: int) -> list[int]:
-    """After a resume: the connection's waiting_reconnect posts go back to scheduled; returns their ids.
-
-    - Posts already due are enqueued once the caller's transaction commits;
-      posts whose time has not come are left for the due-post enqueuer.
-    - Each gets a fresh set of retries (attempts 0); a last error that means
-      "the partner may have it" is kept so the job looks it up first.
-    """
-    now = timezone.now()
-    released = []
-    with transaction.atomic():
-        posts = list(
-            Post.objects.select_for_update()
-            .filter(connection_id=connection_id, status=Post.Status.WAITING_RECONNECT)
-            .order_by("scheduled_at", "pk")
-            .only("pk", "tenant_id", "scheduled_at", "last_error_code")
-        )
-        for post in posts:
-            due = post.scheduled_at <= now
-            keep_error = post.last_error_code in LOOKUP_FIRST_CODES
-            Post.objects.filter(pk=post.pk).update(
-                status=Post.Status.SCHEDULED,
-                attempts=0,
-                next_attempt_at=now if due else None,
-                last_error_code=post.last_error_code if keep_error else "",
-                last_error_message=F("last_error_message") if keep_error else "",
-                updated_at=now,
-            )
-            if due:
-                enqueue_post_publish(post.pk, post.tenant_id)
-            released.append(post.pk)
-    if released:
-        logger.info("waiting posts released", extra={"connectionId": connection_id, "count": len(released)})
-    return released
-
-
-def post_publish_again(post: Post, actor: str) -> bool:
-    """The user says an unconfirmed post did not go out: send it again (no lookup is possible). False if not unconfirmed."""
-    now = timezone.now()
-    with transaction.atomic():
-        updated = Post.objects.filter(pk=post.pk, status=Post.Status.UNCONFIRMED).update(
-            status=Post.Status.SCHEDULED,
-            attempts=0,
-            next_attempt_at=now,
-            last_error_code="",
-            last_error_message="",
-            updated_at=now,
-        )
-        if updated:
-            enqueue_post_publish(post.pk, post.tenant_id)
-    if updated:
-        logger.info("unconfirmed post sent again", extra={"postId": post.pk, "actor": actor})
-    return bool(updated)
-
-
-def post_confirm_published(post: Post, actor: str) -> bool:
-    """The user says an unconfirmed post is on the partner: mark it published. False if not unconfirmed."""
-    now = timezone.now()
-    updated = Post.objects.filter(pk=post.pk, status=Post.Status.UNCONFIRMED).update(
-        status=Post.Status.PUBLISHED,
-        published_at=now,
-        last_error_code="",
-        last_error_message="",
-        updated_at=now,
-    )
-    if updated:
-        logger.info("unconfirmed post confirmed published", extra={"postId": post.pk, "actor": actor})
-    return bool(updated)
-
-
-def _requeue_post_publish(letter) -> None:
-    """dead_letter_requeue's handler: the dead post goes back to scheduled, with a fresh set of retries."""
-    now = timezone.now()
-    updated = Post.objects.filter(pk=letter.post_id, status=Post.Status.DEAD).update(
-        status=Post.Status.SCHEDULED, attempts=0, next_attempt_at=now, updated_at=now
-    )
-    if updated:
-        enqueue_post_publish(letter.post_id, letter.tenant_id)
-
-
-register_requeue_handler(JOB_KIND_POST_PUBLISH, _requeue_post_publish)

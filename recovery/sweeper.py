@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from connections.models import Post
 from recovery.policies.usage_throttle import held_accounts
-from recovery.publishing import enqueue_post_publish, post_recover_abandoned
+from recovery.publish_queue import enqueue_post_publish
+from recovery.publishing import post_recover_abandoned
 
 logger = logging.getLogger(__name__)
 

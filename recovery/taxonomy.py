@@ -1,6 +1,6 @@
 """The error taxonomy: every code, its action, retry policy and user message.
 
-This is the contract of ../shared/taxonomy.md. The names never change; a code
+This is the contract of docs/taxonomy.md. The names never change; a code
 is added only where a real case needs one. The classifier, auto-pause, the
 dead-letter queue, metrics and dashboards all speak these codes.
 """
@@ -69,12 +69,23 @@ NO_RETRY = RetryPolicy()
 
 @dataclass(frozen=True)
 class TaxonomyEntry:
+    """One code's rules, and what the user reads about it, in three parts pages put together as they need:
+
+    - `happened`: what went wrong, in the user's words ("Your connection has expired.");
+    - `we_did`: what the product did about it ("We paused posting to this account.");
+    - `todo`: what the user should do ("Click Reconnect to sign in again...").
+
+    `user_message` (happened + we_did) and `recovery_action` (todo) are the contract's names
+    for them (taxonomy.md, the classify command, dead letters).
+    """
+
     code: ErrorCode
     description: str
     action: ErrorAction
     severity: Severity
-    user_message: str
-    recovery_action: str
+    happened: str
+    we_did: str
+    todo: str
     retry_policy: RetryPolicy = NO_RETRY
     requires_reauth: bool = False
     pauses_channel: bool = False
@@ -83,21 +94,38 @@ class TaxonomyEntry:
     def retryable(self) -> bool:
         return self.retry_policy.max_retries > 0
 
+    @property
+    def escalates(self) -> bool:
+        """Whether a failure with this code goes to people (Sentry): the taxonomy escalates it, or it is critical."""
+        return self.action is ErrorAction.ESCALATE_TO_SUPPORT or self.severity is Severity.CRITICAL
 
-def _reauth(code, description, severity, user_message, recovery_action):
+    @property
+    def user_message(self) -> str:
+        return f"{self.happened} {self.we_did}"
+
+    @property
+    def recovery_action(self) -> str:
+        return self.todo
+
+
+def _reauth(code, description, severity, happened, todo):
     return TaxonomyEntry(
         code,
         description,
         ErrorAction.TRIGGER_RECONNECT,
         severity,
-        user_message,
-        recovery_action,
+        happened,
+        _PAUSED,
+        todo,
         requires_reauth=True,
         pauses_channel=True,
     )
 
 
+_PAUSED = "We paused posting to it."
+_RETRYING = "We will retry your post automatically."
 _RECONNECT = "Click Reconnect to sign in again; your scheduled posts are kept and go out once you do."
+_NOTHING_WE_RETRY = "Nothing to do: we retry with increasing delays."
 
 TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
     entry.code: entry
@@ -106,29 +134,28 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorCode.AUTH_EXPIRED,
             "The access token expired.",
             Severity.HIGH,
-            "Your connection has expired, so we paused posting to this account.",
+            "Your connection to this account has expired.",
             _RECONNECT,
         ),
         _reauth(
             ErrorCode.AUTH_REVOKED,
             "The user or partner withdrew the app's access.",
             Severity.HIGH,
-            "Access to this account was removed (for example the app was disconnected or the password changed), "
-            "so we paused posting to it.",
+            "Access to this account was removed (for example the app was disconnected or the password changed).",
             _RECONNECT,
         ),
         _reauth(
             ErrorCode.AUTH_INVALID,
             "The access token is malformed, unknown or invalidated.",
             Severity.HIGH,
-            "The partner no longer accepts this connection's sign-in, so we paused posting to this account.",
+            "The partner no longer accepts this connection's sign-in.",
             _RECONNECT,
         ),
         _reauth(
             ErrorCode.REFRESH_FAILED,
             "The refresh token was rejected.",
             Severity.HIGH,
-            "We could not renew this connection's sign-in automatically, so we paused posting to this account.",
+            "We could not renew this connection's sign-in automatically.",
             _RECONNECT,
         ),
         _reauth(
@@ -136,7 +163,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "A scope, role or page permission is missing.",
             Severity.HIGH,
             "This connection is missing a permission it needs to post (one not approved when it was connected, "
-            "or your role on the page or organisation), so we paused posting to it.",
+            "or your role on the page or organisation).",
             "Click Reconnect and approve every permission asked for; if you lost your role on the page, "
             "ask its admin to restore it first.",
         ),
@@ -145,7 +172,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The partner account is checkpointed, locked, blocked or suspended.",
             ErrorAction.PAUSE_CHANNEL,
             Severity.HIGH,
-            "The partner has restricted this account, so we paused posting to it.",
+            "The partner has restricted this account.",
+            _PAUSED,
             "Sign in to the partner's site and clear the restriction (a security check, a policy review or a "
             "billing issue), then resume the channel.",
             pauses_channel=True,
@@ -155,7 +183,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The partner throttled requests for a short window.",
             ErrorAction.RETRY_AFTER_DELAY,
             Severity.LOW,
-            "The partner asked us to slow down. Your post is queued and will be retried automatically.",
+            "The partner asked us to slow down.",
+            "Your post is queued and will be retried automatically.",
             "Nothing to do: we retry when the partner allows it.",
             retry_policy=RetryPolicy(max_retries=6, backoff_base_s=60, multiplier=2, cap_s=3600),
         ),
@@ -164,8 +193,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "A daily or post-count quota is used up.",
             ErrorAction.RETRY_AFTER_DELAY,
             Severity.MEDIUM,
-            "This account reached the partner's posting limit for now. Your post will be retried once the limit "
-            "resets.",
+            "This account reached the partner's posting limit for now.",
+            "Your post will be retried once the limit resets.",
             "Nothing to do, unless it is urgent: then post fewer items to this account today.",
             retry_policy=RetryPolicy(max_retries=3, backoff_base_s=3600, multiplier=2, cap_s=86400),
         ),
@@ -174,8 +203,9 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The partner answered with a server error.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.MEDIUM,
-            "The partner had a server problem. We will retry your post automatically.",
-            "Nothing to do: we retry with increasing delays.",
+            "The partner had a server problem.",
+            _RETRYING,
+            _NOTHING_WE_RETRY,
             retry_policy=RetryPolicy(max_retries=5, backoff_base_s=30, multiplier=2, cap_s=1800),
         ),
         TaxonomyEntry(
@@ -183,8 +213,9 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The partner is temporarily unavailable or hit a transient error.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.MEDIUM,
-            "The partner is temporarily unavailable. We will retry your post automatically.",
-            "Nothing to do: we retry with increasing delays.",
+            "The partner is temporarily unavailable.",
+            _RETRYING,
+            _NOTHING_WE_RETRY,
             retry_policy=RetryPolicy(max_retries=5, backoff_base_s=30, multiplier=2, cap_s=1800),
         ),
         TaxonomyEntry(
@@ -192,8 +223,9 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The connection was refused or reset, or DNS failed.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.MEDIUM,
-            "We could not reach the partner. We will retry your post automatically.",
-            "Nothing to do: we retry with increasing delays.",
+            "We could not reach the partner.",
+            _RETRYING,
+            _NOTHING_WE_RETRY,
             retry_policy=RetryPolicy(max_retries=5, backoff_base_s=10, multiplier=2, cap_s=900),
         ),
         TaxonomyEntry(
@@ -201,8 +233,9 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The partner did not answer in time.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.MEDIUM,
-            "The partner took too long to answer. We will retry your post automatically.",
-            "Nothing to do: we retry with increasing delays.",
+            "The partner took too long to answer.",
+            _RETRYING,
+            _NOTHING_WE_RETRY,
             retry_policy=RetryPolicy(max_retries=4, backoff_base_s=15, multiplier=2, cap_s=900),
         ),
         TaxonomyEntry(
@@ -210,7 +243,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The TLS handshake or certificate check failed.",
             ErrorAction.ESCALATE_TO_SUPPORT,
             Severity.CRITICAL,
-            "We could not open a secure connection to the partner. Our team has been alerted.",
+            "We could not open a secure connection to the partner.",
+            "Our team has been alerted.",
             "Nothing to do: our support team is looking into it.",
         ),
         TaxonomyEntry(
@@ -219,6 +253,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorAction.NOTIFY_USER_FIX_CONTENT,
             Severity.LOW,
             "The partner did not accept this post as written.",
+            "It was not published.",
             "Edit the post (text length, links, fields) and schedule it again.",
         ),
         TaxonomyEntry(
@@ -227,6 +262,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorAction.NOTIFY_USER_FIX_CONTENT,
             Severity.LOW,
             "The partner refused this post under its content rules.",
+            "It was not published.",
             "Review the post against the partner's community guidelines, change it and schedule it again.",
         ),
         TaxonomyEntry(
@@ -235,6 +271,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorAction.NOTIFY_USER_FIX_CONTENT,
             Severity.LOW,
             "The partner says this post is a duplicate of one already published.",
+            "It was not published again.",
             "Change the text or media if you meant to post it again.",
         ),
         TaxonomyEntry(
@@ -243,6 +280,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorAction.NOTIFY_USER_FIX_CONTENT,
             Severity.LOW,
             "The partner could not process this post's image or video.",
+            "It was not published.",
             "Check the media's format, size and length against the partner's limits, replace it and schedule "
             "again.",
         ),
@@ -251,7 +289,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "The page, location, list or post is gone.",
             ErrorAction.PAUSE_CHANNEL,
             Severity.HIGH,
-            "The page, location or audience this connection posts to no longer exists, so we paused it.",
+            "The page, location or audience this connection posts to no longer exists.",
+            _PAUSED,
             "Check the account on the partner's site; reconnect it to another page, location or audience.",
             pauses_channel=True,
         ),
@@ -260,7 +299,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "A concurrent modification was refused.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.LOW,
-            "The partner was busy with another change to this item. We will retry automatically.",
+            "The partner was busy with another change to this item.",
+            "We will retry automatically.",
             "Nothing to do: we retry shortly.",
             retry_policy=RetryPolicy(max_retries=3, backoff_base_s=5, multiplier=2, cap_s=120),
         ),
@@ -270,6 +310,7 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             ErrorAction.NOTIFY_USER_FIX_CONTENT,
             Severity.LOW,
             "This kind of post is not available for this account on this platform.",
+            "It was not sent to the partner.",
             "Choose a post type the platform supports for this account.",
         ),
         TaxonomyEntry(
@@ -277,7 +318,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "A webhook could not be verified or processed.",
             ErrorAction.RETRY_WITH_BACKOFF,
             Severity.MEDIUM,
-            "A notification from the partner could not be processed yet. We will retry automatically.",
+            "A notification from the partner could not be processed yet.",
+            "We will retry automatically.",
             "Nothing to do: we retry processing.",
             retry_policy=RetryPolicy(max_retries=5, backoff_base_s=30, multiplier=2, cap_s=3600),
         ),
@@ -286,7 +328,8 @@ TAXONOMY: dict[ErrorCode, TaxonomyEntry] = {
             "An error nothing else fits.",
             ErrorAction.ESCALATE_TO_SUPPORT,
             Severity.HIGH,
-            "Something unexpected went wrong with this post. Our team has been alerted.",
+            "Something unexpected went wrong with this post.",
+            "Our team has been alerted.",
             "Nothing to do: our support team is looking into it.",
         ),
     ]
@@ -357,6 +400,10 @@ class ClassifiedError:
     @property
     def user_message(self) -> str:
         return self.entry.user_message
+
+    @property
+    def escalates(self) -> bool:
+        return self.entry.escalates
 
     def to_dict(self) -> dict:
         """A JSON-safe form, for dead letters, audit rows and the classify command."""

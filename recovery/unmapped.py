@@ -1,8 +1,9 @@
 """The record of partner errors the classifier could only call UNKNOWN.
 
-`record_unmapped_error` is the one way in; classify_partner_error calls it for
-every UNKNOWN, so the publish pipeline, pings and the classify command all
-record. Rules:
+`record_unmapped_error` is the one way in. The classifier is pure, so its
+callers record: recovery.failures.classify_failure does it for every partner
+answer it classifies UNKNOWN (the publish pipeline, pings, token upkeep), and
+so does the classify command. Rules:
 - One row per (platform, HTTP status, signature). The signature is a SHA-256
   of the body's normalised shape: for JSON, its keys and its values with ids,
   uuids, timestamps, hex, tokens and digits stripped (small integers, which are
@@ -11,9 +12,8 @@ record. Rules:
 - A repeat adds one to `count` in the database (an F() update; a concurrent
   first insert loses the unique constraint race and updates instead), so
   workers never lose counts.
-- `sample_body` is the first answer seen, at most 2 KB, with anything
-  token-like (Bearer/OAuth values, access_token=..., long opaque strings, JWTs)
-  and email addresses masked.
+- `sample_body` is the first answer seen, at most 2 KB, with secrets masked
+  (config/redaction.py) and email addresses masked too.
 - Recording never breaks classification: a database error (or no database,
   as in a test without one) is logged and dropped; it runs in a savepoint, so
   the caller's transaction is untouched; `recording_disabled()` turns it off
@@ -34,13 +34,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.redaction import MASK, mask_opaque, mask_text, mask_value
+from recovery.classifier.parsing import decode_body
+from recovery.models import UnmappedError
+
 logger = logging.getLogger(__name__)
 
 SAMPLE_MAX_BYTES = 2048
 _TEXT_SHAPE_MAX_CHARS = 500
 _MAX_DEPTH = 12
 _MAX_ITEMS = 50
-_MASK = "***"
 
 _recording = contextvars.ContextVar("record_unmapped_errors", default=True)
 
@@ -73,8 +76,6 @@ def record_unmapped_error(platform: str, http_status: int | None, body: Any) -> 
 
 
 def _upsert(platform: str, http_status: int | None, signature: str, sample: str) -> None:
-    from recovery.models import UnmappedError
-
     key = {"platform": platform, "http_status": http_status, "signature": signature}
     rows = UnmappedError.objects.filter(**key)
     with transaction.atomic():
@@ -98,9 +99,6 @@ _TIMESTAMP = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _HEX = re.compile(r"\b(0x)?[0-9a-f]{8,}\b", re.I)
-# Runs of token characters long enough to be a token; one with no digit (a long
-# word, a path) is kept, see _opaque().
-_OPAQUE = re.compile(r"(?<![A-Za-z0-9_\-+=])[A-Za-z0-9_\-+=]{20,}")
 _DIGITS = re.compile(r"\d+")
 _ID_KEYS = re.compile(
     r"(^|_)(id|ids|uuid|guid|trace|instance|timestamp|time|date|created|updated|expires|token|signature|email|url)$"
@@ -115,7 +113,7 @@ def normalise_text(text: str) -> str:
     text = _UUID.sub("<uuid>", text[: _TEXT_SHAPE_MAX_CHARS * 16])
     text = _TIMESTAMP.sub("<time>", text)
     text = _EMAIL.sub("<email>", text)
-    text = _OPAQUE.sub(lambda m: _opaque(m, "<opaque>"), text)
+    text = mask_opaque(text, "<opaque>")
     text = _HEX.sub("<hex>", text)
     text = _DIGITS.sub("#", text)
     return " ".join(text.split())[:_TEXT_SHAPE_MAX_CHARS]
@@ -146,8 +144,6 @@ def _shape(value: Any, depth: int = 0) -> Any:
 
 def body_signature(body: Any) -> str:
     """SHA-256 hex of the body's normalised shape (see the module docstring)."""
-    from recovery.classifier.parsing import decode_body
-
     decoded = decode_body(body)
     if isinstance(decoded, (dict, list)):
         shape = {"json": _shape(decoded)}
@@ -158,66 +154,16 @@ def body_signature(body: Any) -> str:
 
 # -- sample ---------------------------------------------------------------------
 
-_SECRET_KEYS = re.compile(r"token|secret|password|passwd|authorization|api_?key|apikey|signature|cookie|session|code_verifier", re.I)
-_BEARER = re.compile(r"\b(Bearer|OAuth|Basic)\s+(?=\S*\d)[A-Za-z0-9._~+/=-]{8,}", re.I)
-# `name=value` (query strings, forms) and `"name": "value"` (JSON as text); not
-# prose such as "access token: Session has expired".
-_SECRET_PARAM = re.compile(
-    r"\b(access_token|refresh_token|id_token|client_secret|fb_exchange_token|api_?key|apikey|password|token)"
-    r"(\s*=\s*|\"\s*:\s*\")([^\s\"&,;}]+)",
-    re.I,
-)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-
-
-def mask_secrets(text: str) -> str:
-    """Text with anything token-like and email addresses replaced by ***.
-
-    Each pattern runs only when a cheap substring test says it could match:
-    this runs on every classification's partner message.
-    """
-    if "eyJ" in text:
-        text = _JWT.sub(_MASK, text)
-    lowered = text.lower()
-    if "bearer" in lowered or "oauth" in lowered or "basic" in lowered:
-        text = _BEARER.sub(lambda m: f"{m.group(1)} {_MASK}", text)
-    if "=" in text or '":' in text:
-        text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{_MASK}", text)
-    if "@" in text:
-        text = _EMAIL.sub(_MASK, text)
-    return _OPAQUE.sub(lambda m: _opaque(m, _MASK), text)
-
-
-def _opaque(found: re.Match, replacement: str) -> str:
-    """Long runs with letters and digits (tokens, keys, signed blobs) go; long words stay."""
-    run = found.group(0)
-    has_digit = any(c.isdigit() for c in run)
-    has_letter = any(c.isalpha() for c in run)
-    return replacement if has_digit and has_letter else run
-
-
-def _mask_keys(value: Any, depth: int = 0) -> Any:
-    if depth > _MAX_DEPTH:
-        return "<deep>"
-    if isinstance(value, dict):
-        return {k: (_MASK if _SECRET_KEYS.search(str(k)) and value[k] else _mask_keys(value[k], depth + 1)) for k in value}
-    if isinstance(value, list):
-        return [_mask_keys(v, depth + 1) for v in value[:_MAX_ITEMS]]
-    return value
-
-
 def sample_body(body: Any) -> str:
-    """The body as text for ops: secrets masked, at most SAMPLE_MAX_BYTES of UTF-8."""
-    from recovery.classifier.parsing import decode_body
-
+    """The body as text for ops: secrets and email addresses masked, at most SAMPLE_MAX_BYTES of UTF-8."""
     decoded = decode_body(body)
     if isinstance(decoded, (dict, list)):
-        text = json.dumps(_mask_keys(decoded), ensure_ascii=False, default=str)
+        text = json.dumps(mask_value(decoded), ensure_ascii=False, default=str)
     else:
         text = decoded or ""
     # Mask before cutting (a token cut in half would no longer look like one),
     # but bound the work on a huge body first.
-    text = mask_secrets(text[: SAMPLE_MAX_BYTES * 4])
+    text = _EMAIL.sub(MASK, mask_text(text[: SAMPLE_MAX_BYTES * 4]))
     encoded = text.encode("utf-8")
     if len(encoded) <= SAMPLE_MAX_BYTES:
         return text

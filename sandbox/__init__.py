@@ -1,16 +1,18 @@
 """The sandbox partners: fake Meta, LinkedIn, TikTok, GBP and Mailchimp served by this Django
 process under /sandbox/<platform>/ when SANDBOX_ENABLED (local runs, tests; never production).
 
-The prefix stands for the partner's host(s): /sandbox/meta/v21.0/me is graph.facebook.com/v21.0/me.
+The prefix stands for the partner's host(s): /sandbox/meta/v26.0/me is graph.facebook.com/v26.0/me.
 Connectors reach it through connections.platforms.base.partner_base_url(platform, kind), which
 returns f"{SITE_URL}/sandbox/<platform>" when PARTNERS_USE_SANDBOX is on; a partner whose hosts
 share a path adds its own segment in both the connector and the sandbox module.
 
 Using it (tests, seed_demo, chaos commands):
 
-    from sandbox.core import sandbox_link_connection, issue_tokens
+    from sandbox.core import sandbox_open_account, issue_tokens
     from sandbox import faults
-    sandbox_link_connection(connection, scopes=None)  # SandboxAccount + fresh tokens stored on the connection
+    issued = sandbox_open_account("meta", "1001", scopes=None)   # a SandboxAccount + fresh tokens for it
+    from sandbox.bridge import link_to_sandbox                     # dev commands and tests only: the tokens
+    link_to_sandbox(connection, scopes=None)                       # stored on a product connection
     faults.set_fault("meta", faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
     faults.set_fault("tiktok", faults.SERVER_ERROR, status=503, count=1)   # platform-wide, once
     faults.clear_faults()                                                 # platform=, account_id= narrow it
@@ -28,7 +30,13 @@ Writing a partner module (sandbox/<platform>.py; meta.py is the fullest example)
         def invalid_token(self) -> Answer; expired_token(); revoked_token(fault); missing_scope(scope, request)
         def restricted(); not_found(target, request); server_error(status); rate_limited(fault, account)
         def bad_request() -> Answer                     # a body or parameter of the wrong shape
+        def unknown_path(request) -> Answer             # a path the sandbox does not model: the partner's JSON
         def hinted_account(accounts, hint, remembered)  # only with a hint_param: the hint's own meaning
+        def route(call, url_kwargs) -> Answer | None    # optional: refuse before the token (Meta: a version
+                                                        # it never had); call.headers go with any answer
+        def check_proof(call, token) -> Answer | None   # optional: how the token was presented (appsecret_proof)
+        partial_grants = True                           # False: consent is all requested scopes or none
+        basic_client_auth = False                       # True: token endpoint takes HTTP Basic client auth
     PARTNER = core.register(MyPartner())
 
     @core.endpoint(PARTNER, scope="https://www.googleapis.com/auth/business.manage", target="location_id")
@@ -36,10 +44,15 @@ Writing a partner module (sandbox/<platform>.py; meta.py is the fullest example)
         return core.Answer(200, {...})                  # call.account / call.token / call.scopes / call.params / call.data
 
     @core.endpoint(PARTNER, auth=False)                 # token endpoints: check the client and grant yourself
-    def token(call): ...  core.redeem_code(...), core.find_token(..., kind="refresh"), core.token_state(...),
-                          core.issue_tokens(...); call.secret(value) redacts a value from the request log
+    def token(call): ...  core.client_credentials(call) -> (id, secret), core.redeem_code(...),
+                          core.find_token(..., kind="refresh"), core.token_state(...), core.issue_tokens(...);
+                          call.secret(value) redacts a value from the request log
 
-    urlpatterns = [path("o/oauth2/v2/auth", core.authorize_view(PARTNER)), re_path(...)]
+    urlpatterns = [path("o/oauth2/v2/auth", core.authorize_view(PARTNER)), re_path(...),
+                   re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER))]   # always last
+
+API versions come from connections/platforms/versions.py (docs/partners/versions.md).
+JWT signing keys (LinkedIn's id_token, Google's push tokens): sandbox/signing.py.
 
 Faults apply in this order (core.endpoint): latency, timeout, server_error, the token
 (unknown -> invalid_token, revoked, expired), rate_limit, restrict_account, remove_scope

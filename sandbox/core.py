@@ -4,6 +4,8 @@ token issuing and the OAuth consent page. See sandbox/__init__.py for the API.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from importlib import import_module
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -99,9 +101,28 @@ class SandboxPartner:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() in ("bearer", "oauth") else ""
 
+    # Whether the consent page lets the user untick requested scopes (LinkedIn: all or none).
+    partial_grants = True
+    # Whether the token endpoint takes the client's id and secret in an HTTP Basic header
+    # (RFC 6749 2.3.1), as well as in the form body. Only partners that document it.
+    basic_client_auth = False
+
     def extra_headers(self) -> dict:
         """Headers the partner sends on every answer (request ids and the like)."""
         return {}
+
+    def route(self, call: "Call", url_kwargs: dict) -> "Answer | None":
+        """The partner's refusal of a path it cannot route, before it looks at the token (Meta: a
+        Graph version it never had), or None. May set call.headers for the answer (the version served)."""
+        return None
+
+    def check_proof(self, call: "Call", token: str) -> "Answer | None":
+        """The partner's refusal of how the token was presented (Meta: a wrong appsecret_proof), or None."""
+        return None
+
+    def unknown_path(self, request: HttpRequest) -> Answer:
+        """The partner's own answer to a path it does not have (never Django's HTML 404)."""
+        raise NotImplementedError
 
     def denied_params(self) -> dict:
         """What the partner appends to redirect_uri when the user refuses consent."""
@@ -245,37 +266,23 @@ def effective_scopes(token: SandboxToken, faults: list[SandboxFault]) -> list[st
     return [s for s in token.scopes if s not in removed]
 
 
-def sandbox_link_connection(connection, scopes: list[str] | None = None) -> IssuedTokens:
-    """Make `connection` live on its sandbox partner, as if its user had just authorized us.
+def sandbox_open_account(
+    platform: str, account_id: str, *, name: str = "", account_type: str = "", scopes: list[str] | None = None
+) -> IssuedTokens:
+    """An account on the sandbox partner, as if its user had just authorized us: fresh tokens for it.
 
-    - Creates (or updates) the SandboxAccount for connection.external_account_id.
-    - Issues fresh tokens with `scopes` (default: the connection's granted scopes, else
-      the partner's default scopes) and stores them, their expiry and the scopes on the connection.
+    - Creates the SandboxAccount for `account_id` unless it exists (an existing one is kept as it is).
+    - Issues tokens with `scopes` (default: the partner's default scopes) and returns them;
+      storing them on a product connection is the product's business (sandbox/bridge.py).
     """
-    partner = get_partner(connection.platform)
-    scopes = list(scopes if scopes is not None else (connection.granted_scopes or partner.default_scopes))
+    partner = get_partner(platform)
+    scopes = list(scopes if scopes is not None else partner.default_scopes)
     account, _ = SandboxAccount.objects.get_or_create(
-        platform=connection.platform,
-        account_id=connection.external_account_id,
-        defaults={
-            "name": connection.external_account_name or connection.external_account_id,
-            "account_type": connection.account_type,
-            "scopes": scopes,
-        },
+        platform=platform,
+        account_id=account_id,
+        defaults={"name": name or account_id, "account_type": account_type, "scopes": scopes},
     )
-    issued = issue_tokens(connection.platform, account, scopes, lifetime="long")
-    connection.access_token = issued.access_token
-    connection.refresh_token = issued.refresh_token
-    connection.token_expires_at = issued.expires_at
-    connection.refresh_token_expires_at = issued.refresh_expires_at
-    connection.granted_scopes = scopes
-    connection.save(
-        update_fields=[
-            "access_token", "refresh_token", "token_expires_at", "refresh_token_expires_at",
-            "granted_scopes", "updated_at",
-        ]
-    )
-    return issued
+    return issue_tokens(platform, account, scopes, lifetime="long")
 
 
 # ---------------------------------------------------------------- one request
@@ -289,7 +296,8 @@ class Call:
 
     Views get it as their first argument: call.account, call.token, call.scopes,
     call.params (query + form + JSON merged), call.json (the JSON body or None),
-    call.data (the JSON body when it is an object, else {}).
+    call.data (the JSON body when it is an object, else {}), call.headers (headers to send with
+    whatever answers, set by partner.route: Meta's facebook-api-version).
     """
 
     unreadable = False  # a body the partner cannot parse at all (a broken multipart form)
@@ -302,6 +310,7 @@ class Call:
         self.token: SandboxToken | None = None
         self.scopes: list[str] = []
         self.faults: list[SandboxFault] = []
+        self.headers: dict = {}  # set before the view (partner.route): sent with whatever answers
         self._secrets: set[str] = set()
         self.json = None
         # Read the raw body first: the request log needs it after the form is parsed.
@@ -370,6 +379,10 @@ class Call:
     def authenticate(self) -> Answer | None:
         """Resolve the bearer token to an account; the partner's invalid/expired/revoked answer if it fails."""
         value = self.secret(self.partner.bearer_token(self.request))
+        refused = self.partner.check_proof(self, value) if value else None
+        if refused is not None:
+            self.load_faults(None)
+            return self.transport_faults() or refused
         token = find_token(self.platform, value)
         if token is None:
             self.load_faults(None)
@@ -423,7 +436,7 @@ class Call:
         return _tag(self.partner.missing_scope(needed[0], self.request), F.REMOVE_SCOPE)
 
     def respond(self, answer: Answer) -> HttpResponse:
-        headers = {**self.partner.extra_headers(), **answer.headers}
+        headers = {**self.partner.extra_headers(), **self.headers, **answer.headers}
         content = _content(answer)
         response = HttpResponse(content, status=answer.status, content_type=answer.content_type)
         for name, value in headers.items():
@@ -529,6 +542,9 @@ def endpoint(
             return call.respond(answer)
 
         def _answer(call, view, kwargs) -> Answer:
+            refused = partner.route(call, kwargs)
+            if refused is not None:
+                return refused
             if call.request.method not in methods:
                 return partner.not_found(call.request.path, call.request)
             if call.unreadable:
@@ -553,6 +569,40 @@ def endpoint(
 
 # What a view raises on input of the wrong shape (int("abc"), a list where an object belongs).
 _UNREADABLE = (ValueError, TypeError, AttributeError, KeyError)
+
+
+def unknown_path_view(partner: SandboxPartner):
+    """The last URL pattern of every partner: a path it does not have gets the partner's own
+    answer (partner.unknown_path), logged like any call, never Django's HTML 404."""
+
+    @endpoint(partner, auth=False, methods=("GET", "POST", "PUT", "PATCH", "DELETE"))
+    def unknown(call, rest=""):
+        return partner.unknown_path(call.request)
+
+    return unknown
+
+
+def client_credentials(call: Call) -> tuple[str, str]:
+    """(client id, client secret) of a token endpoint call, as the partner takes them.
+
+    - From the form body (the partner's client_id_param and client_secret), always.
+    - From `Authorization: Basic base64(id:secret)` (RFC 6749 2.3.1) where the partner documents
+      it (basic_client_auth); the header wins when both are sent. Elsewhere the header is ignored,
+      so a client that only sends it is refused like one that sends nothing.
+    """
+    partner = call.partner
+    client_id = str(call.params.get(partner.client_id_param, ""))
+    secret = str(call.params.get("client_secret", ""))
+    scheme, _, encoded = call.request.headers.get("Authorization", "").partition(" ")
+    if partner.basic_client_auth and scheme.lower() == "basic" and encoded.strip():
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return "", ""
+        basic_id, _, basic_secret = decoded.partition(":")
+        client_id, secret = unquote_plus(basic_id), unquote_plus(basic_secret)
+    call.secret(secret)
+    return client_id, secret
 
 
 # ---------------------------------------------------------------- OAuth
@@ -609,6 +659,8 @@ def authorize_view(partner: SandboxPartner):
       login session, a cookie), as Meta, LinkedIn, TikTok and Mailchimp do; else the first.
     - Allow: redirects to redirect_uri with code and state; Deny: with the partner's
       refusal parameters and state.
+    - The user may untick requested scopes (declined) only where the partner allows it
+      (partner.partial_grants; LinkedIn: all requested scopes or none).
     """
 
     # Exempt from our CSRF check: this page stands in for the partner's own site, so it must not
@@ -630,7 +682,8 @@ def authorize_view(partner: SandboxPartner):
             account = _chosen_account(partner, source)
             if account is None:
                 return HttpResponseBadRequest("Choose an account.")
-            granted = [s for s in source.getlist("grant") if s in requested]  # unchecked: declined
+            # Unticked scopes are declined, where the partner lets the user untick any.
+            granted = [s for s in source.getlist("grant") if s in requested] if partner.partial_grants else requested
             code = create_auth_code(partner, account, granted, client_id, redirect_uri)
             response = HttpResponseRedirect(_add_query(redirect_uri, {"code": code, "state": state}))
             response.set_cookie(_cookie_name(partner.platform), account.account_id, samesite="Lax")
@@ -651,6 +704,7 @@ def authorize_view(partner: SandboxPartner):
                 "accounts": accounts,
                 "preselected": preselected,
                 "requested": requested,
+                "partial_grants": partner.partial_grants,
                 "scope": source.get("scope", ""),
                 "client_id": client_id,
                 "client_id_param": partner.client_id_param,

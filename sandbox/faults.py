@@ -93,7 +93,7 @@ def validate_fault(platform: str, kind: str, params: dict) -> None:
 def set_fault(platform: str, kind: str, account_id: str | None = None, *, count: int | None = None, **params) -> SandboxFault:
     """Inject a fault on one sandbox account (account_id) or on the whole platform.
 
-    - The account must exist (sandbox_link_connection or the OAuth consent page creates it).
+    - The account must exist (sandbox_open_account or the OAuth consent page creates it).
     - `count` answers that many requests, then the fault is gone; None: until cleared.
     """
     validate_fault(platform, kind, params)

@@ -20,6 +20,8 @@ Rules it keeps, as Google does:
   not published). A text-only post is LIVE at once. Video media answers a bare 500 INTERNAL,
   as GBP has been seen to do. A summary over 1,500 characters is 400 INVALID_ARGUMENT.
 - Errors are google.rpc.Status with ErrorInfo details and v4's legacy errors[] array.
+- The token endpoint takes the client's id and secret in the form body or an HTTP Basic header
+  (client_secret_post and client_secret_basic in Google's discovery document).
 - Access tokens last an hour (expires_in 3599); refresh tokens do not expire on a timer and
   die with a revocation (invalid_grant "Token has been expired or revoked.", Google's only
   revocation signal: API calls with a revoked access token just say invalid credentials).
@@ -53,11 +55,11 @@ from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
+from django.http import JsonResponse
 from django.urls import path, re_path
 from django.utils import timezone
 
-from sandbox import core
+from sandbox import core, signing
 from sandbox.core import Answer
 from sandbox.models import SandboxAccount, SandboxObject
 
@@ -71,7 +73,7 @@ REALM = 'Bearer realm="https://accounts.google.com/"'
 PHONE = re.compile(r"(?:\+?\d[\s().-]?){7,}\d")
 # The Pub/Sub push identity the sandbox signs as (a push subscription's service account).
 PUSH_SERVICE_ACCOUNT = "gbp-push@sandbox-project.iam.gserviceaccount.com"
-_KEY_CACHE = "sandbox:gbp:pubsub-signing-key"
+PUSH_KEY = "gbp-pubsub"  # the sandbox.signing key of the push tokens
 
 
 def _status(code: int, status: str, message: str, *, details=None, errors=None, headers=None) -> Answer:
@@ -113,6 +115,8 @@ class GbpPartner(core.SandboxPartner):
     scope_separator = " "
     hint_param = "login_hint"
     default_scopes = [SCOPE]
+    # Google's discovery document lists client_secret_post and client_secret_basic for its token endpoint.
+    basic_client_auth = True
 
     def client_id(self):
         return settings.GBP_CLIENT_ID
@@ -177,6 +181,11 @@ class GbpPartner(core.SandboxPartner):
     def not_found(self, target, request):
         return _status(404, "NOT_FOUND", "Requested entity was not found.",
                        errors=_legacy("Requested entity was not found.", "notFound"))
+
+    def unknown_path(self, request):
+        # What Google's front end answers for a method its API does not have (v4's retired
+        # accounts and locations methods too).
+        return _status(404, "NOT_FOUND", "Method not found.")
 
     def bad_request(self):
         return _status(400, "INVALID_ARGUMENT", "Invalid JSON payload received.",
@@ -245,9 +254,10 @@ def _now() -> str:
 def token(call):
     """Google's token endpoint: authorization_code and refresh_token grants."""
     params = call.params
-    if params.get("client_id") != settings.GBP_CLIENT_ID:
+    client_id, client_secret = core.client_credentials(call)
+    if client_id != settings.GBP_CLIENT_ID:
         return PARTNER.oauth_error(401, "invalid_client", "The OAuth client was not found.")
-    if params.get("client_secret") != settings.GBP_CLIENT_SECRET:
+    if client_secret != settings.GBP_CLIENT_SECRET:
         return PARTNER.oauth_error(401, "invalid_client", "Unauthorized")
     grant = params.get("grant_type", "")
     if grant == "authorization_code":
@@ -470,31 +480,9 @@ def local_post(call, account_id, location_id, post_id):
 # ---------------------------------------------------------------- Pub/Sub push (notifications)
 
 
-def _signing_key():
-    """(private key, kid): made once and shared through the cache, so every process signs and
-    publishes the same key (web serves the JWKS, a worker or a command may send)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    stored = cache.get(_KEY_CACHE)
-    if stored is None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-        cache.add(_KEY_CACHE, {"pem": pem, "kid": secrets.token_hex(20)}, timeout=None)
-        stored = cache.get(_KEY_CACHE)
-    return serialization.load_pem_private_key(stored["pem"].encode(), password=None), stored["kid"]
-
-
 def certs(request):
     """Google's https://www.googleapis.com/oauth2/v3/certs, for the sandbox's push tokens."""
-    from django.http import JsonResponse
-    from jwt.algorithms import RSAAlgorithm
-
-    key, kid = _signing_key()
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update(kid=kid, alg="RS256", use="sig")
-    response = JsonResponse({"keys": [jwk]})
+    response = JsonResponse(signing.jwks(PUSH_KEY))
     response["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -502,13 +490,10 @@ def certs(request):
 def push_token(audience: str, *, email: str = PUSH_SERVICE_ACCOUNT, lifetime_s: int = 3600,
                issuer: str = "https://accounts.google.com", key=None) -> str:
     """The OIDC JWT a Pub/Sub push subscription with authentication sends as its Bearer token."""
-    import jwt
-
-    signing_key, kid = _signing_key()
     now = int(time.time())
     claims = {"aud": audience, "azp": "113774264463038321964", "email": email, "email_verified": True,
               "exp": now + lifetime_s, "iat": now, "iss": issuer, "sub": "113774264463038321964"}
-    return jwt.encode(claims, key or signing_key, algorithm="RS256", headers={"kid": kid})
+    return signing.sign(PUSH_KEY, claims, key=key)
 
 
 def send_gbp_notification(url: str, notification_type: str, location_name: str, *, extra: dict | None = None,
@@ -558,4 +543,5 @@ urlpatterns = [
     re_path(rf"^v1/locations/{LOCATION}$", location),
     re_path(rf"^v4/accounts/{ACCOUNT}/locations/{LOCATION}/localPosts$", local_posts),
     re_path(rf"^v4/accounts/{ACCOUNT}/locations/{LOCATION}/localPosts/(?P<post_id>[^/]+)$", local_post),
+    re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER)),
 ]

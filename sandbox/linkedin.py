@@ -10,8 +10,18 @@ Paths:
   POST /rest/images?action=initializeUpload, PUT /dms-uploads/<id>: image upload
   GET  /rest/organizations/<id>, GET /rest/organizationAcls?q=roleAssignee
 
+  GET  /oauth/openid/jwks                the keys the id_token is signed with
+
 Access tokens last 60 days; refresh tokens 365 days and a refresh does not extend them
-(the same refresh token comes back with what is left of its life).
+(the same refresh token comes back with what is left of its life). A code granted with the
+openid scope also brings an id_token (RS256, iss https://www.linkedin.com/oauth, aud the client
+id; "Sign In with LinkedIn using OpenID Connect"). The member accepts all the requested scopes or
+none: the consent page has no per-scope choice.
+
+Versions (connections/platforms/versions.py): /rest calls need a LinkedIn-Version header,
+YYYYMM or YYYYMM.RR; a version out of the rolling window (released, not yet sunset: the
+migrations page's date, else the 15th a year after release) is 426 NONEXISTENT_VERSION.
+A path the sandbox does not model is 404 "Resource ... does not exist".
 """
 
 from __future__ import annotations
@@ -21,17 +31,18 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.urls import path, re_path
 from django.utils import timezone
 
-from sandbox import core
+from connections.platforms import versions
+from sandbox import core, signing
 from sandbox.core import Answer
 from sandbox.models import SandboxAccount, SandboxObject, SandboxToken
 
 ORGANIZATION = "organization"
-# The oldest LinkedIn-Version the sandbox accepts. LinkedIn sunsets each monthly version after
-# about a year; the sandbox keeps one fixed cut-off so tests do not age (docs/partners/sandbox.md).
-OLDEST_VERSION = "202410"
+ID_TOKEN_KEY = "linkedin-openid"  # the sandbox.signing key of the id_token
+ID_TOKEN_ISSUER = "https://www.linkedin.com/oauth"
 
 
 def _body(status: int, message: str, service_code: int | None = None, code: str | None = None) -> dict:
@@ -61,6 +72,7 @@ class LinkedInPartner(core.SandboxPartner):
     has_refresh_tokens = True
     scope_separator = " "
     default_scopes = ["openid", "profile", "email", "w_member_social"]
+    partial_grants = False  # members accept all requested scopes or none
 
     def client_id(self):
         return settings.LINKEDIN_CLIENT_ID
@@ -89,7 +101,7 @@ class LinkedInPartner(core.SandboxPartner):
         return Answer(403, _body(403, f"Not enough permissions to access: {_resource(request)}", 100, "ACCESS_DENIED"))
 
     def restricted(self):
-        # LinkedIn documents no body for a restricted member or organization (shared/partners.md,
+        # LinkedIn documents no body for a restricted member or organization (docs/partners/errors.md,
         # "Known gaps"); the sandbox answers the ACCESS_DENIED shape LinkedIn uses for refusals.
         return Answer(403, _body(403, "Member is restricted from this action", 100, "ACCESS_DENIED"))
 
@@ -98,6 +110,11 @@ class LinkedInPartner(core.SandboxPartner):
 
     def bad_request(self):
         return Answer(400, _body(400, "Request body or parameters could not be read"))
+
+    def unknown_path(self, request):
+        relative = request.path.split("/sandbox/linkedin", 1)[-1]
+        resource = re.sub(r"^/(rest|v2)/", "", relative).strip("/").split("/")[0] or relative
+        return Answer(404, _body(404, f"Resource {resource} does not exist"))
 
     def server_error(self, status):
         if status == 504:
@@ -130,10 +147,11 @@ def _version_problem(call) -> Answer | None:
     if not version:
         return Answer(400, _body(400, "A version must be present. Please specify a version by adding the "
                                  "LinkedIn-Version header.", None, "VERSION_MISSING"))
-    current = timezone.now().strftime("%Y%m")
-    if not re.fullmatch(r"\d{6}", version) or not OLDEST_VERSION <= version <= current:
-        return Answer(426, _body(426, f"Requested version {version}01 is not active" if len(version) == 6
-                                 else f"Requested version {version} is not active", None, "NONEXISTENT_VERSION"))
+    state = versions.lifecycle("linkedin", version, timezone.now().date())
+    if state.status not in (versions.Status.ACTIVE, versions.Status.RETIRING):
+        # LinkedIn names the version as a day: 202510 -> 20251001 (202510.01 -> 20251001.01).
+        named = re.sub(r"^(\d{6})", r"\g<1>01", version)
+        return Answer(426, _body(426, f"Requested version {named} is not active", None, "NONEXISTENT_VERSION"))
     return None
 
 
@@ -142,8 +160,7 @@ def _version_problem(call) -> Answer | None:
 @core.endpoint(PARTNER, auth=False, methods=("POST",))
 def access_token(call):
     params = call.params
-    if params.get("client_id") != settings.LINKEDIN_CLIENT_ID or \
-            params.get("client_secret") != settings.LINKEDIN_CLIENT_SECRET:
+    if core.client_credentials(call) != (settings.LINKEDIN_CLIENT_ID, settings.LINKEDIN_CLIENT_SECRET):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     grant = params.get("grant_type")
     if grant == "authorization_code":
@@ -157,8 +174,11 @@ def access_token(call):
                                 "authorization code. Or authorization code expired. Or external member binding exists")
         call.load_faults(row.account)
         issued = core.issue_tokens("linkedin", row.account, row.scopes)
-        return _token_answer(call, issued.access_token, issued.expires_in, issued.refresh_token,
-                             issued.refresh_expires_in, row.scopes)
+        answer = _token_answer(call, issued.access_token, issued.expires_in, issued.refresh_token,
+                               issued.refresh_expires_in, row.scopes)
+        if "openid" in row.scopes:
+            answer.body["id_token"] = call.secret(_id_token(row.account, row.scopes))
+        return answer
     if grant == "refresh_token":
         value = params.get("refresh_token", "")
         refresh = core.find_token("linkedin", value, kind=SandboxToken.Kind.REFRESH)
@@ -187,14 +207,38 @@ def _token_answer(call, access, expires_in, refresh, refresh_expires_in, scopes)
     if refresh:
         body.update(refresh_token=refresh, refresh_token_expires_in=refresh_expires_in)
     body["scope"] = ",".join(scopes)
+    body["token_type"] = "Bearer"
     return Answer(200, body)
+
+
+def _member_claims(account: SandboxAccount, scopes) -> dict:
+    """The OpenID claims of a member: profile ones with the profile scope, email with email."""
+    given, _, family = account.name.partition(" ")
+    claims = {"sub": account.account_id}
+    if "profile" in scopes:
+        claims.update(name=account.name, given_name=given, family_name=family,
+                      picture="https://media.licdn.com/dms/image/sandbox", locale="en_US")
+    if "email" in scopes:
+        claims.update(email=account.extra.get("email", f"{account.account_id}@example.com"), email_verified=True)
+    return claims
+
+
+def _id_token(account: SandboxAccount, scopes) -> str:
+    now = int(timezone.now().timestamp())
+    claims = {"iss": ID_TOKEN_ISSUER, "aud": settings.LINKEDIN_CLIENT_ID, "iat": now, "exp": now + 3600,
+              **_member_claims(account, scopes)}
+    return signing.sign(ID_TOKEN_KEY, claims)
+
+
+def jwks(request):
+    """www.linkedin.com/oauth/openid/jwks: the public keys of the id_token."""
+    return JsonResponse(signing.jwks(ID_TOKEN_KEY))
 
 
 @core.endpoint(PARTNER, auth=False, methods=("POST",))
 def introspect(call):
     params = call.params
-    if params.get("client_id") != settings.LINKEDIN_CLIENT_ID or \
-            params.get("client_secret") != settings.LINKEDIN_CLIENT_SECRET:
+    if core.client_credentials(call) != (settings.LINKEDIN_CLIENT_ID, settings.LINKEDIN_CLIENT_SECRET):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     token = core.find_token("linkedin", params.get("token", ""))
     if token is None:
@@ -344,6 +388,7 @@ def organization_acls(call):
 
 urlpatterns = [
     path("oauth/v2/authorization", core.authorize_view(PARTNER), name="sandbox-linkedin-authorize"),
+    path("oauth/openid/jwks", jwks, name="sandbox-linkedin-jwks"),
     path("oauth/v2/accessToken", access_token),
     path("oauth/v2/introspectToken", introspect),
     path("v2/userinfo", userinfo),
@@ -352,5 +397,6 @@ urlpatterns = [
     path("dms-uploads/<str:image_id>", upload),
     path("rest/organizationAcls", organization_acls),
     re_path(r"^rest/organizations/(?P<organization_id>[^/]+)$", organization),
+    re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER)),
 ]
 

@@ -121,6 +121,9 @@ class MailchimpPartner(core.SandboxPartner):
             return self.method_not_allowed()
         return _problem(404, "Resource Not Found", "The requested resource could not be found.")
 
+    def unknown_path(self, request):
+        return _problem(404, "Resource Not Found", "The requested resource could not be found.")
+
     def method_not_allowed(self):
         return _problem(405, "Method Not Allowed", "The requested method and resource are not compatible. See the "
                         "Allow header for this resource's available methods.")
@@ -193,8 +196,7 @@ def _timestamp(value: datetime | None = None) -> str:
 @core.endpoint(PARTNER, auth=False, methods=("POST",))
 def token(call):
     params = call.params
-    if params.get("client_id") != settings.MAILCHIMP_CLIENT_ID or \
-            params.get("client_secret") != settings.MAILCHIMP_CLIENT_SECRET:
+    if core.client_credentials(call) != (settings.MAILCHIMP_CLIENT_ID, settings.MAILCHIMP_CLIENT_SECRET):
         return PARTNER.oauth_error(401, "invalid_client", "Invalid client credentials")
     if params.get("grant_type") != "authorization_code":
         return PARTNER.oauth_error(400, "unsupported_grant_type", "Only authorization_code is supported")
@@ -482,4 +484,5 @@ urlpatterns = [
     re_path(rf"^3\.0/campaigns/{CAMPAIGN}/content$", campaign_content),
     re_path(rf"^3\.0/campaigns/{CAMPAIGN}/actions/send$", campaign_send),
     re_path(rf"^3\.0/campaigns/{CAMPAIGN}/actions/schedule$", campaign_schedule),
+    re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER)),
 ]

@@ -1,6 +1,6 @@
 """Sandbox Meta: the Graph API (graph.facebook.com) and the Login dialog (www.facebook.com).
 
-Paths (any version vNN.N, or none, as Graph accepts):
+Paths (a trailing slash too, as Graph and its SDK's object reads have it; any version vNN.N, or none):
   GET  /vNN.N/dialog/oauth                      consent page (client_id, redirect_uri, state, scope)
   GET|POST /vNN.N/oauth/access_token            code -> short-lived user token (2 h);
                                                 grant_type=fb_exchange_token -> long-lived (60 days)
@@ -15,6 +15,15 @@ Paths (any version vNN.N, or none, as Graph accepts):
   GET|POST /vNN.N/{ig-user-id}/media            POST image_url|video_url, media_type, caption, children
   POST /vNN.N/{ig-user-id}/media_publish        creation_id -> {"id"}
   GET  /vNN.N/{ig-user-id}/content_publishing_limit
+
+Versions (connections/platforms/versions.py, Meta's versions page): a version Meta lists and still
+serves is served as itself; a retired one is served by the oldest version still available (Meta's
+Platform Versioning page: calls to an expired version are defaulted to the next oldest usable
+one); no version, likewise. The `facebook-api-version` header names the version that answered. A
+version Graph never had (v99.0, v21.5) is 400 (#2500) "Unknown path components", as is any path
+the sandbox does not model. A wrong `appsecret_proof` (HMAC-SHA256 of the token, keyed with the
+app secret) is 400 (#100) "Invalid appsecret_proof provided in the API argument"; none is fine
+(the app does not require it).
 
 Simplification: a sandbox token belongs to the one account picked on the consent page
 (a Page or an Instagram business account), where Meta's user token spans every Page the
@@ -35,6 +44,7 @@ from django.conf import settings
 from django.urls import re_path
 from django.utils import timezone
 
+from connections.platforms import versions
 from sandbox import core
 from sandbox.core import Answer
 from sandbox.models import SandboxAccount, SandboxObject, SandboxToken
@@ -45,6 +55,12 @@ SHORT_TTL = timedelta(hours=2)
 LONG_TTL = timedelta(days=60)
 IG_DAILY_PUBLISH_CAP = 50
 IG_CAPTION_MAX = 2200
+# A container's `status` text for each status_code (PUBLISHED: media_publish used it; it cannot be used again).
+CONTAINER_STATUS = {
+    "IN_PROGRESS": "In Progress: Media is still being processed.",
+    "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
+    "PUBLISHED": "Published: Media has been published.",
+}
 _PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
@@ -86,7 +102,7 @@ class MetaPartner(core.SandboxPartner):
     platform = "meta"
     display_name = "Facebook"
     access_prefix = "EAAG"
-    access_ttl = LONG_TTL  # what sandbox_link_connection stores: a long-lived user token
+    access_ttl = LONG_TTL  # what sandbox_open_account stores: a long-lived user token
     has_refresh_tokens = False  # Meta has none: renew with fb_exchange_token or a new login
     scope_separator = ","
     default_scopes = [
@@ -105,7 +121,32 @@ class MetaPartner(core.SandboxPartner):
         return super().bearer_token(request) or request.GET.get("access_token") or request.POST.get("access_token", "")
 
     def extra_headers(self):
-        return {"x-fb-trace-id": _trace(), "x-fb-rev": "1019225465", "facebook-api-version": settings.META_API_VERSION}
+        return {"x-fb-trace-id": _trace(), "x-fb-rev": "1019225465"}
+
+    def route(self, call, url_kwargs):
+        version = url_kwargs.get("version")
+        today = timezone.now().date()
+        state = versions.lifecycle("meta", version, today) if version else None
+        if state and state.status in (versions.Status.UNKNOWN, versions.Status.UNRELEASED):
+            return self.unknown_path(call.request)
+        served = version if state and state.status in (versions.Status.ACTIVE, versions.Status.RETIRING) \
+            else versions.meta_oldest_active(today)
+        call.headers["facebook-api-version"] = served
+        return None
+
+    def check_proof(self, call, token):
+        proof = call.params.get("appsecret_proof")
+        if proof is None:
+            return None
+        expected = hmac.new(settings.META_APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(str(proof), expected):
+            return None
+        return _error(400, "Invalid appsecret_proof provided in the API argument", 100, type_="GraphMethodException")
+
+    def unknown_path(self, request):
+        relative = request.path.split("/sandbox/meta", 1)[-1]
+        relative = re.sub(r"^/v\d+\.\d+(?=/)", "", relative)
+        return _error(400, f"Unknown path components: {relative}", 2500)
 
     def denied_params(self):
         return {"error": "access_denied", "error_code": "200", "error_description": "Permissions error",
@@ -194,7 +235,7 @@ def _fields(call) -> list[str]:
 def access_token(call, version=None):
     """Code exchange, and fb_exchange_token (short- or long-lived -> long-lived)."""
     params = call.params
-    if params.get("client_id") != settings.META_APP_ID or params.get("client_secret") != settings.META_APP_SECRET:
+    if core.client_credentials(call) != (settings.META_APP_ID, settings.META_APP_SECRET):
         return _error(400, "Error validating client secret.", 1)
     if params.get("grant_type") == "fb_exchange_token":
         token = core.find_token("meta", call.secret(params.get("fb_exchange_token", "")))
@@ -357,9 +398,7 @@ def node(call, node_id, version=None):
             status = "FINISHED"  # videos take one status check to process
         obj.data.update(checks=checks + 1, status_code=status)
         obj.save(update_fields=["data"])
-        return _ok({"status_code": status, "status": "Finished: Media has been uploaded and it is ready to be "
-                    "published." if status == "FINISHED" else "In Progress: Media is still being processed.",
-                    "id": node_id})
+        return _ok({"status_code": status, "status": CONTAINER_STATUS[status], "id": node_id})
     return _ok({"id": node_id, **{k: v for k, v in obj.data.items() if k != "checks"}})
 
 
@@ -456,6 +495,14 @@ def page_videos(call, page_id, version=None):
 
 # ---------------------------------------------------------------- Instagram
 
+def _children(value) -> list[str]:
+    """Carousel children as Graph takes them: "id1,id2" or a JSON array (what the SDK sends)."""
+    text = str(value or "").strip()
+    if text.startswith("["):
+        return [str(child) for child in json.loads(text)]
+    return [child.strip() for child in text.split(",") if child.strip()]
+
+
 def _ig_target(call, ig_user_id, version=None):
     return ig_user_id
 
@@ -480,10 +527,15 @@ def ig_media(call, ig_user_id, version=None):
                       f"of characters permitted for a caption is {IG_CAPTION_MAX}. Please submit media with a "
                       "shorter caption.", 36004, 2207010, is_transient=False)
     if media_type == "CAROUSEL":
-        children = [c for c in str(params.get("children", "")).split(",") if c]
+        children = _children(params.get("children", ""))
         if not 2 <= len(children) <= 10:
             return _error(400, "Your post won't work as a carousel. Carousels need at least 2 photos/videos and no "
                           "more than 10 photos/videos.", 100, 2207028, is_transient=False)
+        held = set(SandboxObject.objects.filter(account=call.account, kind="container", object_id__in=children,
+                                                data__is_carousel_item=True).values_list("object_id", flat=True))
+        missing = [child for child in children if child not in held]
+        if missing:
+            return PARTNER.not_found(missing[0], call.request)
         status = "FINISHED"
     elif media_type in ("REELS", "VIDEO") or (media_type == "STORIES" and params.get("video_url")):
         if not params.get("video_url"):
@@ -512,6 +564,12 @@ def ig_media_publish(call, ig_user_id, version=None):
     if container is None:
         return _error(400, f"The media builder with creation id = {creation_id} does not exist or has been expired.",
                       24, 2207008, is_transient=False)
+    if container.data.get("status_code") == "PUBLISHED":
+        # A container publishes once; its media exists already (Meta documents no distinct answer:
+        # "Media ID is not available", as for a container that cannot be published).
+        return _error(400, "Media ID is not available", 9007, 2207027, is_transient=False,
+                      error_user_title="Media ID is not available",
+                      error_user_msg="This media container has already been published.")
     if container.data.get("status_code") != "FINISHED":
         return _error(400, "The media is not ready for publishing, please wait for a moment", 9007, 2207027,
                       is_transient=False)
@@ -525,6 +583,8 @@ def ig_media_publish(call, ig_user_id, version=None):
                                  data={"caption": container.data.get("caption", ""), "creation_id": creation_id,
                                        "media_type": container.data.get("media_type"),
                                        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000")})
+    container.data["status_code"] = "PUBLISHED"
+    container.save(update_fields=["data"])
     return _ok({"id": media_id})
 
 
@@ -538,19 +598,21 @@ def ig_publishing_limit(call, ig_user_id, version=None):
 
 V = r"^(?:(?P<version>v\d+\.\d+)/)?"
 ID = r"(?P<{}>[0-9A-Za-z_]+)"
+END = r"/?$"  # Graph answers a path with or without its trailing slash
 urlpatterns = [
-    re_path(V + r"dialog/oauth/?$", core.authorize_view(PARTNER), name="sandbox-meta-authorize"),
-    re_path(V + r"oauth/access_token$", access_token),
-    re_path(V + r"debug_token$", debug_token),
-    re_path(V + r"me$", me),
-    re_path(V + r"me/permissions$", me_permissions),
-    re_path(V + r"me/accounts$", me_accounts),
-    re_path(V + ID.format("page_id") + r"/feed$", page_feed),
-    re_path(V + ID.format("page_id") + r"/photos$", page_photos),
-    re_path(V + ID.format("page_id") + r"/videos$", page_videos),
-    re_path(V + ID.format("ig_user_id") + r"/media$", ig_media),
-    re_path(V + ID.format("ig_user_id") + r"/media_publish$", ig_media_publish),
-    re_path(V + ID.format("ig_user_id") + r"/content_publishing_limit$", ig_publishing_limit),
-    re_path(V + ID.format("node_id") + r"$", node),
+    re_path(V + r"dialog/oauth" + END, core.authorize_view(PARTNER), name="sandbox-meta-authorize"),
+    re_path(V + r"oauth/access_token" + END, access_token),
+    re_path(V + r"debug_token" + END, debug_token),
+    re_path(V + r"me" + END, me),
+    re_path(V + r"me/permissions" + END, me_permissions),
+    re_path(V + r"me/accounts" + END, me_accounts),
+    re_path(V + ID.format("page_id") + r"/feed" + END, page_feed),
+    re_path(V + ID.format("page_id") + r"/photos" + END, page_photos),
+    re_path(V + ID.format("page_id") + r"/videos" + END, page_videos),
+    re_path(V + ID.format("ig_user_id") + r"/media" + END, ig_media),
+    re_path(V + ID.format("ig_user_id") + r"/media_publish" + END, ig_media_publish),
+    re_path(V + ID.format("ig_user_id") + r"/content_publishing_limit" + END, ig_publishing_limit),
+    re_path(V + ID.format("node_id") + END, node),
+    re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER)),
 ]
 

@@ -10,9 +10,13 @@ Paths:
   POST /v2/post/publish/content/init/        photos (media_type PHOTO) -> {"data": {"publish_id": "p_pub_url~v2..."}}
   POST /v2/post/publish/status/fetch/        PROCESSING_DOWNLOAD (videos, first fetch), then PUBLISH_COMPLETE
 
-Access tokens last 24 h, refresh tokens 365 days (TikTok's long-standing figures; read
-expires_in from each answer). A media URL carrying `fail_reason=<reason>` makes the publish
-fail later, at status fetch, with that fail_reason (the sandbox does not inspect media files).
+Access tokens last 2 hours and refresh tokens 180 days, and a refresh returns a new refresh
+token in place of the one sent (TikTok's "Manage OAuth Access Tokens" and "Refresh a User Access
+Token" pages, updated November 2026; the older page said 24 h and 365 days: read expires_in and
+refresh_expires_in from each answer). A token TikTok never issued is 401 access_token_invalid,
+as the v2 error-handling page lists it; a path it does not have is 404 in the v2 envelope. A
+media URL carrying `fail_reason=<reason>` makes the publish fail later, at status fetch, with
+that fail_reason (the sandbox does not inspect media files).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.urls import path
+from django.urls import path, re_path
 from django.utils import timezone
 
 from sandbox import core
@@ -47,8 +51,8 @@ class TikTokPartner(core.SandboxPartner):
     display_name = "TikTok"
     access_prefix = "act."
     refresh_prefix = "rft."
-    access_ttl = timedelta(hours=24)
-    refresh_ttl = timedelta(days=365)
+    access_ttl = timedelta(hours=2)
+    refresh_ttl = timedelta(days=180)
     has_refresh_tokens = True
     scope_separator = ","
     client_id_param = "client_key"
@@ -67,8 +71,8 @@ class TikTokPartner(core.SandboxPartner):
         return {"error": "access_denied", "error_description": "The user denied the authorization request."}
 
     def invalid_token(self):
-        # A token TikTok never issued: answered with HTTP 200 (shared/error-corpus tiktok-access-token-invalid-200).
-        return _envelope(200, "access_token_invalid", "The access token is invalid")
+        # TikTok's v2 error-handling page: access_token_invalid is HTTP 401, "invalid or not found".
+        return _envelope(401, "access_token_invalid", "The access token is invalid or not found in the request.")
 
     def expired_token(self):
         # TikTok uses one code for expired and revoked tokens; a refresh tells them apart.
@@ -90,6 +94,10 @@ class TikTokPartner(core.SandboxPartner):
 
     def bad_request(self):
         return _envelope(400, "invalid_param", "The request parameters or body could not be read.")
+
+    def unknown_path(self, request):
+        # TikTok documents no code for a path it does not have: the v2 envelope with HTTP 404.
+        return _envelope(404, "not_found", "The requested API path does not exist.")
 
     def server_error(self, status):
         return _envelope(status, "internal_error", "TikTok server or network error. Try again later.")
@@ -118,8 +126,7 @@ def _open_id(account) -> str:
 @core.endpoint(PARTNER, auth=False, methods=("POST",))
 def token(call):
     params = call.params
-    if params.get("client_key") != settings.TIKTOK_CLIENT_KEY or \
-            params.get("client_secret") != settings.TIKTOK_CLIENT_SECRET:
+    if core.client_credentials(call) != (settings.TIKTOK_CLIENT_KEY, settings.TIKTOK_CLIENT_SECRET):
         return _oauth_error(401, "invalid_client", "Client key or secret is incorrect.")
     grant = params.get("grant_type")
     if grant == "authorization_code":
@@ -164,8 +171,7 @@ def _token_answer(call, account, issued) -> Answer:
 @core.endpoint(PARTNER, auth=False, methods=("POST",))
 def revoke(call):
     params = call.params
-    if params.get("client_key") != settings.TIKTOK_CLIENT_KEY or \
-            params.get("client_secret") != settings.TIKTOK_CLIENT_SECRET:
+    if core.client_credentials(call) != (settings.TIKTOK_CLIENT_KEY, settings.TIKTOK_CLIENT_SECRET):
         return _oauth_error(401, "invalid_client", "Client key or secret is incorrect.")
     found = core.find_token("tiktok", params.get("token", ""))
     if found is not None:
@@ -284,4 +290,5 @@ urlpatterns = [
     path("v2/post/publish/video/init/", video_init),
     path("v2/post/publish/content/init/", content_init),
     path("v2/post/publish/status/fetch/", status_fetch),
+    re_path(r"^(?P<rest>.*)$", core.unknown_path_view(PARTNER)),
 ]

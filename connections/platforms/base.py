@@ -6,7 +6,8 @@ reconnect flow only ever use this interface.
 
 Failures:
 - the partner answered with an error: `PartnerError` (status, body, headers),
-  which the classifier takes as it is (`exc.classify()`);
+  which the services classify as it is (recovery.failures.classify_failure);
+  connectors never classify;
 - the partner answered 2xx with something it never sends (an empty body, a proxy's
   HTML page, JSON that is not an object, an object without a field it documents):
   also `PartnerError`, with that status and body; it classifies like any answer
@@ -15,10 +16,12 @@ Failures:
   propagates unchanged and goes through `classify_system_error`. For a publish,
   `requests.ReadTimeout` and a reset after sending mean the outcome is unknown;
 - our side refused the post before any call (a kind or media the connector cannot
-  send): `PostRefused`, a PartnerError with no status that classifies as
-  CAPABILITY_UNSUPPORTED or VALIDATION_ERROR (never retried, nothing was sent).
+  send): `PostRefused`, a PartnerError with no status that carries the code it
+  classifies as, CAPABILITY_UNSUPPORTED or VALIDATION_ERROR (never retried,
+  nothing was sent).
 Tokens never appear in URLs (they go in headers or form bodies), logs or
-exception text: PartnerError's text is only "<platform> answered HTTP <status>".
+exception text: PartnerError's text is only "<platform> answered HTTP <status>",
+and a body it carries from a 2xx answer has its tokens masked (config/redaction.py).
 
 Shared helpers for connector modules:
 - `partner_base_url(platform, kind)`: the partner's host for `kind` ("api", "oauth", ...)
@@ -51,9 +54,10 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from config.redaction import mask_text, mask_value
+
 if TYPE_CHECKING:
     from connections.models import Connection, Post
-    from recovery.taxonomy import ClassifiedError
 
 
 logger = logging.getLogger("connections.platforms")
@@ -114,18 +118,13 @@ class PartnerError(Exception):
         self.context = context
         super().__init__(f"{platform} answered HTTP {status}")
 
-    def classify(self) -> "ClassifiedError":
-        from recovery.classifier import classify_partner_error
-
-        return classify_partner_error(self.platform, self.status, self.body, self.headers, context=self.context)
-
 
 class PostRefused(PartnerError):
     """Our side refused a post before any partner call: a kind or media this connector cannot send.
 
     The capability check (connections.capabilities.check_post) refuses these first; this is the
-    connector's own guard. It classifies as `code` (CAPABILITY_UNSUPPORTED by default, or
-    VALIDATION_ERROR for a post missing what its kind needs) with the message for the user.
+    connector's own guard. `code` is the taxonomy code it classifies as (CAPABILITY_UNSUPPORTED
+    by default, or VALIDATION_ERROR for a post missing what its kind needs); `message` is for the user.
     """
 
     def __init__(self, platform: str, message: str, code: str = "CAPABILITY_UNSUPPORTED"):
@@ -133,12 +132,6 @@ class PostRefused(PartnerError):
         self.message = message
         self.code = code
         self.args = (f"{platform}: {message}",)
-
-    def classify(self) -> "ClassifiedError":
-        from recovery.taxonomy import ClassifiedError, ErrorCode
-
-        return ClassifiedError(code=ErrorCode(self.code), platform=self.platform, http_status=None,
-                               partner_code="connector:refused", partner_message=self.message)
 
 
 class PartnerBody(dict):
@@ -150,18 +143,7 @@ class PartnerBody(dict):
 
     def __missing__(self, key):
         platform, status, body, headers, context = self._answer
-        raise PartnerError(platform, status, _without_tokens(body), headers, context=context)
-
-
-_TOKEN_FIELDS = {"access_token", "refresh_token", "id_token"}
-
-
-def _without_tokens(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: "[redacted]" if k in _TOKEN_FIELDS else _without_tokens(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_tokens(item) for item in value]
-    return value
+        raise PartnerError(platform, status, mask_value(body), headers, context=context)
 
 
 def _wrap(value: Any, answer: tuple) -> Any:
@@ -273,7 +255,7 @@ class Connector:
             extra={
                 "platform": cls.platform,
                 "method": method,
-                "path": urlsplit(url).path,
+                "path": mask_text(urlsplit(url).path),
                 "status": response.status_code,
                 "latency_ms": round((time.monotonic() - started) * 1000),
             },

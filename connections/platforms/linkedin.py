@@ -1,6 +1,6 @@
 """LinkedIn connector: member and organization posts through the versioned Posts API.
 
-Partner facts (hosts from partner_base_url; LinkedIn-Version from settings.LINKEDIN_API_VERSION):
+Partner facts (hosts from partner_base_url; LinkedIn-Version from versions.version_in_use("linkedin")):
 - Authorization: {oauth}/oauth/v2/authorization?response_type=code&client_id&redirect_uri&state
   &scope=<space list>. LinkedIn has no account hint: the signed-in member decides.
 - Tokens: POST {oauth}/oauth/v2/accessToken (form) grant_type=authorization_code, code, redirect_uri,
@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 
+from connections.platforms import versions
 from connections.platforms.base import (
     AccountInfo,
     Connector,
@@ -59,7 +60,7 @@ def _oauth(path: str) -> str:
 
 
 def _rest_headers() -> dict:
-    return {"LinkedIn-Version": settings.LINKEDIN_API_VERSION, "X-Restli-Protocol-Version": "2.0.0"}
+    return {"LinkedIn-Version": versions.version_in_use("linkedin"), "X-Restli-Protocol-Version": "2.0.0"}
 
 
 def _token_set(body: dict, refresh_fallback: str = "") -> TokenSet:

@@ -1,6 +1,6 @@
 """Meta connector: Facebook Page posts and Instagram content publishing, over the Graph API.
 
-Partner facts (Graph API, version settings.META_API_VERSION; hosts from partner_base_url):
+Partner facts (Graph API, version versions.version_in_use("meta"); hosts from partner_base_url):
 - Login dialog: {oauth}/{v}/dialog/oauth?client_id&redirect_uri&state&scope=<comma list>
   &response_type=code&auth_type=rerequest (asks again for declined permissions). Meta has no
   account hint: the user's Facebook session decides who logs in, and our callback checks the account.
@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
+from connections.platforms import versions
 from connections.platforms.base import (
     AccountInfo,
     Connector,
@@ -64,8 +65,12 @@ CONTAINER_POLLS = 10
 CONTAINER_POLL_INTERVAL_S = 1.0
 
 
+def _version() -> str:
+    return versions.version_in_use("meta")
+
+
 def _api(path: str) -> str:
-    return f"{partner_base_url('meta', 'api')}/{settings.META_API_VERSION}/{path.lstrip('/')}"
+    return f"{partner_base_url('meta', 'api')}/{_version()}/{path.lstrip('/')}"
 
 
 class MetaConnector(Connector):
@@ -98,7 +103,7 @@ class MetaConnector(Connector):
             "response_type": "code",
             "auth_type": "rerequest",
         })
-        return f"{partner_base_url('meta', 'oauth')}/{settings.META_API_VERSION}/dialog/oauth?{query}"
+        return f"{partner_base_url('meta', 'oauth')}/{_version()}/dialog/oauth?{query}"
 
     @classmethod
     def exchange_code(cls, *, code, redirect_uri):
@@ -199,7 +204,7 @@ class MetaConnector(Connector):
             data.update({f"attached_media[{n}]": json.dumps({"media_fbid": pid}) for n, pid in enumerate(photo_ids)})
             post_id = self._post(f"{page_id}/feed", token=token, **data)["id"]
         elif post.kind == "video":
-            url = f"{partner_base_url('meta', 'video')}/{settings.META_API_VERSION}/{page_id}/videos"
+            url = f"{partner_base_url('meta', 'video')}/{_version()}/{page_id}/videos"
             post_id = self._request("POST", url, token=token, data={
                 "file_url": _media_urls(post)[0], "description": post.content,
             }).body["id"]

@@ -1,6 +1,6 @@
 """What to do about a classified failure: the one place the publish pipeline, pings and jobs ask.
 
-Rules (docs/classifier.md, "Rules that never bend"):
+Rules (docs/taxonomy.md, "Rules that never bend"):
 - `attempt` counts the failures so far, 0 for the first. A code is retried
   while attempt < its policy's max_retries, never when it requires
   re-authentication (auth and permission) or is not retryable.
@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from recovery.classifier.parsing import Headers, retry_after_header
-from recovery.taxonomy import ClassifiedError, ErrorAction, ErrorCode, Severity, get_taxonomy_entry
+from recovery.classifier.partner import classify_partner_error
+from recovery.classifier.system import classify_system_error
+from recovery.taxonomy import ClassifiedError, ErrorCode, get_taxonomy_entry
 
 # The partner's delay gets up to this share on top (bounded by the cap below),
 # so connections throttled together do not all come back at the same instant.
@@ -124,7 +126,7 @@ def decide(error: ClassifiedError, attempt: int, rng: random.Random | None = Non
         delay_s=get_next_retry_delay(error.code, attempt, retry_after_s=error.retry_after_s, rng=rng) if retry else None,
         pause=pause,
         dead_letter=not retry and not pause,
-        escalate=entry.action is ErrorAction.ESCALATE_TO_SUPPORT or entry.severity is Severity.CRITICAL,
+        escalate=entry.escalates,
     )
 
 
@@ -139,13 +141,9 @@ def classify_and_action(
     rng: random.Random | None = None,
 ) -> Decision:
     """Classify a partner answer and decide what to do about it."""
-    from recovery.classifier.partner import classify_partner_error
-
     return decide(classify_partner_error(platform, status, body, headers, context=context), attempt, rng)
 
 
 def classify_exception_and_action(exc: BaseException, attempt: int = 0, *, platform: str = "system", rng=None) -> Decision:
     """The same for a client-side failure (no answer): timeout, network, TLS."""
-    from recovery.classifier.system import classify_system_error
-
     return decide(classify_system_error(exc, platform=platform), attempt, rng)

@@ -1,7 +1,8 @@
 """Google Business Profile (My Business APIs, v4 localPosts): error rules.
 
-Bodies (docs/classifier.md; Google API design guide "Errors", google.rpc.Code,
-google.api.ErrorReason, GBP Shared.Types/ErrorCode): google.rpc.Status {"error":
+Bodies (docs/classifier.md, docs/partners/errors.md §4; Google API design guide
+"Errors", google.rpc.Code, google.api.ErrorReason, GBP Shared.Types/ErrorCode):
+google.rpc.Status {"error":
 {"code", "message", "status", "details": [ErrorInfo {reason}, RetryInfo
 {retryDelay}, QuotaFailure, google.mybusiness.v4.ValidationError {errorDetails:
 [{code, field}]}, ...], "errors": [{"reason", "domain", "message"}] (legacy v4)}},

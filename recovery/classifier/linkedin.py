@@ -1,6 +1,6 @@
 """LinkedIn (Community Management / Marketing APIs, /rest and /v2): error rules.
 
-Bodies (docs/classifier.md; LinkedIn API error-handling page): {"status",
+Bodies (docs/classifier.md, docs/partners/errors.md §2; LinkedIn API error-handling page): {"status",
 "serviceErrorCode", "code", "message"} on /rest (older /v2 has no `code`; the
 documented sample carries serviceErrorCode 401); 422 validation
 {"errorDetailType", "errorDetails": {"inputErrors": [{"code": ...}]}}; retired v1

@@ -1,6 +1,6 @@
 """Mailchimp Marketing API v3: error rules.
 
-Body (docs/classifier.md; Mailchimp "Errors" glossary): RFC 7807 problem+json
+Body (docs/classifier.md, docs/partners/errors.md §5; Mailchimp "Errors" glossary): RFC 7807 problem+json
 {"type", "title", "status", "detail", "instance", "errors"?}. The `type` URL has
 changed over the years and is sometimes absent, so rules match `title` and
 `status`, never `type`. A /batches result wraps the same problem as a JSON string

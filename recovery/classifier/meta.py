@@ -4,9 +4,10 @@ Body: {"error": {"code", "error_subcode", "type", "message", "is_transient",
 "error_user_title", "error_user_msg", "fbtrace_id"}}, mostly with HTTP 400; the
 legacy REST envelope {"error_code", "error_msg"} can come with HTTP 200; an
 Instagram container the connector polled is {"id", "status_code": "ERROR" |
-"EXPIRED"}. The tables below are Meta's documented ones (docs/classifier.md: Graph
-API error handling and rate limiting, Instagram error codes, Video API error codes),
-plus the code-368 subcodes and link subcodes seen in real answers.
+"EXPIRED"}. The tables below are Meta's documented ones (docs/classifier.md,
+docs/partners/errors.md §1: Graph API error handling and rate limiting, Instagram
+error codes, Video API error codes), plus the code-368 subcodes and link subcodes
+seen in real answers.
 
 Rules, first match wins:
 1. A subcode in a table decides (`_SUBCODES`; for codes 190 and 102, `_TOKEN_SUBCODES`).

@@ -10,9 +10,9 @@ Steps:
    line, a gateway's or a client's envelope around it), the partner's JSON
    inside it decides: whole, or cut short and read again from the members it
    still carries (parsing.inner_json; when what is left gives no token or
-   permission failure but the partner's words there do, the words decide, as the
-   members that named it may be the ones cut off). Still nothing, and not an HTTP 5xx: the
-   partner's own words about a token or a permission decide, whatever the
+   permission failure but the partner's words there do, the words decide, as
+   the members that named it may be the ones cut off). Still nothing, and not
+   an HTTP 5xx: the partner's own words about a token or a permission decide, whatever the
    shape (wording.py), before any rule that reads the HTTP status alone.
 4. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
    body carried no partner code.
@@ -24,8 +24,9 @@ Steps:
    token failure into REFRESH_FAILED.
 7. A Retry-After header (seconds or HTTP date) wins over any delay read from
    the body or the partner's usage headers.
-8. The partner's message is kept for ops with anything token-like masked;
-   UNKNOWN is recorded in UnmappedError (recovery.unmapped).
+8. The partner's message is kept for ops with anything token-like masked
+   (config/redaction.py). Pure: recording an UNKNOWN (recovery.unmapped) is
+   the caller's job.
 A bug in a rule or a body no rule expected never raises: it is logged and the
 HTTP status decides.
 """
@@ -35,6 +36,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from config.redaction import mask_text
 from recovery.classifier import gbp, linkedin, mailchimp, meta, tiktok
 from recovery.classifier.parsing import (
     Headers,
@@ -52,7 +54,6 @@ from recovery.classifier.parsing import (
 )
 from recovery.classifier.wording import partner_wording
 from recovery.taxonomy import ClassifiedError, ErrorCode
-from recovery.unmapped import mask_secrets, record_unmapped_error
 
 logger = logging.getLogger(__name__)
 
@@ -132,12 +133,10 @@ def classify_partner_error(
         platform=platform_key,
         http_status=http_status,
         partner_code=match.partner_code,
-        partner_message=mask_secrets(match.partner_message),  # it goes to dead letters and audit rows
+        partner_message=mask_text(match.partner_message),  # it goes to dead letters and audit rows
         retry_after_s=header_delay if header_delay is not None else match.retry_after_s,
         missing_scopes=list(match.missing_scopes),
     )
-    if classified.code is ErrorCode.UNKNOWN:
-        record_unmapped_error(platform_key, http_status, body)
     return classified
 
 

@@ -1,4 +1,4 @@
-"""Client-side failures: no answer from the partner (docs/classifier.md, "Client-side failures").
+"""Client-side failures: no answer from the partner (docs/partners/errors.md §6, docs/classifier.md).
 
 Rules, first match wins, over the exception, its cause/context chain and
 urllib3's wrapped `reason`:
@@ -31,9 +31,9 @@ from typing import Iterable
 import requests.exceptions
 import urllib3.exceptions
 
+from config.redaction import mask_text
 from recovery.classifier.parsing import short
 from recovery.taxonomy import ClassifiedError, ErrorCode
-from recovery.unmapped import mask_secrets
 
 _MODULES = {
     "requests.exceptions": requests.exceptions,
@@ -178,4 +178,4 @@ def _dotted(cls: type) -> str:
 
 
 def _masked(text: str) -> str:
-    return mask_secrets(text)
+    return mask_text(text)

@@ -1,6 +1,6 @@
 """TikTok (Content Posting API, Login Kit v2): error rules.
 
-Bodies (docs/classifier.md; TikTok v2 error-handling, Content Posting API
+Bodies (docs/classifier.md, docs/partners/errors.md §3; TikTok v2 error-handling, Content Posting API
 reference, OAuth error-handling pages): every v2 answer is
 {"data": {...}, "error": {"code": "ok" | "<code>", "message", "log_id"}}; the
 OAuth endpoint answers RFC 6749 {"error", "error_description", "log_id"};

@@ -166,6 +166,20 @@ def breaker_state(connection_id: int) -> str:
     return _text(get_redis().hget(_keys(connection_id)[0], "state") or CLOSED)
 
 
+def breakers_end_cooldowns() -> int:
+    """Let every open breaker's cool-down end now (its next call is the half-open probe); returns how many.
+
+    For ops once a partner outage is known to be over, and for tests that let time pass.
+    """
+    client = get_redis()
+    ended = 0
+    for key in client.scan_iter("cb:conn:*"):
+        if client.type(key) == b"hash" and client.hget(key, "state") == OPEN.encode():
+            client.hset(key, "opened_at", 0)
+            ended += 1
+    return ended
+
+
 def counts_as_partner_down(code: ErrorCode | str) -> bool:
     return ErrorCode(code) in PARTNER_DOWN_CODES
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from recovery.policies import run_script
+from recovery.policies import get_redis, run_script
 
 # KEYS: [1] tenant bucket, [2] app bucket, [3..] block keys.
 # ARGV: [1] cost, [2] tenant capacity, [3] tenant tokens/s, [4] app capacity, [5] app tokens/s.
@@ -90,6 +90,12 @@ class BucketSpec:
 
 
 @dataclass(frozen=True)
+class BucketLevel:
+    tokens: float  # what the bucket held at its last change (a missing bucket is full)
+    expires_in_s: float | None  # when it would be full again and is dropped; None for a full (missing) bucket
+
+
+@dataclass(frozen=True)
 class RateDecision:
     allowed: bool
     wait_s: float  # 0 when allowed; otherwise how long until a token (or the throttle) frees up
@@ -128,3 +134,30 @@ def take_token(tenant_id: int, platform: str, *, block_keys: tuple[str, ...] = (
     )
     reason = reason.decode() if isinstance(reason, bytes) else reason
     return RateDecision(bool(allowed), int(wait_ms) / 1000, reason)
+
+
+def bucket_levels(tenant_id: int, platform: str) -> tuple[BucketLevel, BucketLevel]:
+    """(tenant bucket, app bucket) for a platform as Redis holds them: for ops' pages and tests; changes nothing."""
+    tenant_spec, app_spec = bucket_specs(platform)
+    pipeline = get_redis().pipeline(transaction=False)
+    for key in (tenant_bucket_key(tenant_id, platform), app_bucket_key(platform)):
+        pipeline.hget(key, "tokens")
+        pipeline.pttl(key)
+    tenant_tokens, tenant_ttl, app_tokens, app_ttl = pipeline.execute()
+
+    def level(tokens, ttl_ms, spec: BucketSpec) -> BucketLevel:
+        if tokens is None:
+            return BucketLevel(spec.capacity, None)
+        return BucketLevel(float(tokens), ttl_ms / 1000 if ttl_ms and ttl_ms > 0 else None)
+
+    return level(tenant_tokens, tenant_ttl, tenant_spec), level(app_tokens, app_ttl, app_spec)
+
+
+def buckets_refill_all() -> int:
+    """Fill every bucket again (a missing bucket is full), as if the partners' windows had passed; returns how many.
+
+    For ops after a false alarm, and for tests that let time pass.
+    """
+    client = get_redis()
+    keys = list(client.scan_iter("rl:*"))
+    return client.delete(*keys) if keys else 0

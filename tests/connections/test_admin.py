@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from connections.admin import format_age
 from connections.models import Connection, ConnectionAudit, Post
+from connections.platforms.base import PartnerError
 from recovery.autopause import auto_pause_connection
 from recovery.classifier import classify_partner_error
+from recovery.failures import classify_failure
 from recovery.models import DeadLetter, UnmappedError
 from recovery.publishing import post_apply_failure
 from tests.factories import ConnectionFactory, PostFactory, TenantFactory
@@ -74,7 +76,7 @@ def test_token_values_never_appear_in_admin_pages(ops, secret_connection):
     failed = PostFactory(connection=secret_connection, status=Post.Status.PUBLISHING, attempts=1)
     echoed = {"error": {"message": f"(#100) Invalid parameter access_token={ACCESS}", "type": "OAuthException", "code": 100}}
     post_apply_failure(failed.pk, classify_partner_error("meta", 400, echoed))
-    classify_partner_error("meta", 418, f"I'm a teapot; token={ACCESS}, refresh_token={REFRESH}")
+    classify_failure(PartnerError("meta", 418, f"I'm a teapot; token={ACCESS}, refresh_token={REFRESH}"))
     letter = DeadLetter.objects.get()
     unmapped = UnmappedError.objects.get()
     auto_pause_connection(secret_connection.tenant_id, secret_connection.pk, "AUTH_EXPIRED")
@@ -97,7 +99,6 @@ def test_token_values_never_appear_in_admin_pages(ops, secret_connection):
         reverse("admin:recovery_unmappederror_changelist"),
         reverse("admin:recovery_unmappederror_change", args=[unmapped.pk]),
         reverse("admin:connections_tenant_change", args=[secret_connection.tenant_id]),
-        reverse("admin:autocomplete") + "?app_label=connections&model_name=post&field_name=connection&term=",
     ]
     for url in pages:
         response = ops.get(url)
@@ -158,6 +159,55 @@ def test_ops_pause_action_pauses_with_the_chosen_reason_and_audits(ops, tenant):
         assert (audit.action, audit.actor) == (ConnectionAudit.Action.PAUSE, "ops:operator")
         assert audit.details["reason_code"] == "AUTH_REVOKED"
     assert not already.audits.exists()
+
+
+def test_ops_cannot_edit_what_the_pipeline_reads_only_the_display_name(ops, tenant, other_tenant):
+    connection = ConnectionFactory(tenant=tenant, platform="meta", account_type="facebook_page", paused=True,
+                                   granted_scopes=["pages_manage_posts"])
+    url = reverse("admin:connections_connection_change", args=[connection.pk])
+    page = ops.get(url).content.decode()
+    inline_inputs = dict(re.findall(r'<input type="hidden" name="(audits-[^"]+)" value="([^"]*)"', page))
+
+    ops.post(url, {
+        **inline_inputs,
+        "external_account_name": "Renamed",
+        # What a hand-made request could try: none of it is a form field any more.
+        "tenant": other_tenant.pk, "status": "active", "pause_reason": "", "granted_scopes": '["everything"]',
+        "platform": "tiktok", "external_account_id": "someone-else", "health_status": "healthy",
+    })
+
+    connection.refresh_from_db()
+    assert connection.external_account_name == "Renamed"
+    assert (connection.tenant, connection.status, connection.pause_reason) == (tenant, "attention", "AUTH_EXPIRED")
+    assert (connection.platform, connection.granted_scopes) == ("meta", ["pages_manage_posts"])
+    assert ops.get(reverse("admin:connections_connection_add")).status_code == 403
+
+
+def test_posts_are_read_only_for_ops(ops, tenant):
+    post = PostFactory(connection=ConnectionFactory(tenant=tenant), status=Post.Status.DEAD, attempts=3)
+    url = reverse("admin:connections_post_change", args=[post.pk])
+
+    assert ops.get(url).status_code == 200  # shown, with no form to save
+    ops.post(url, {"status": "scheduled", "attempts": "0", "tenant": tenant.pk, "connection": post.connection_id})
+
+    post.refresh_from_db()
+    assert (post.status, post.attempts) == (Post.Status.DEAD, 3)
+    assert ops.get(reverse("admin:connections_post_add")).status_code == 403
+
+
+def test_the_resume_message_counts_the_selection_made_before_the_change(ops, tenant):
+    paused = ConnectionFactory.create_batch(2, tenant=tenant, paused=True)
+
+    # Selected from a changelist filtered on the paused status: afterwards none of them match the filter.
+    response = ops.post(
+        f"{CHANGELIST}?status__exact=attention",
+        {"action": "resume_ops", "_selected_action": [c.pk for c in paused]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Resumed 2 connections." in page
+    assert "left as" not in page
 
 
 def test_ops_pause_action_without_a_reason_pauses_nothing(ops, tenant):

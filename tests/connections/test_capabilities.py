@@ -16,12 +16,11 @@ from connections.capabilities import (
     connector_kinds,
     get_matrix,
     load_matrix,
-    mark_connection_needs_scopes,
     missing_scopes_for,
-    scopes_to_request,
     split_email_content,
 )
 from connections.models import Connection, ConnectionAudit, Platform, Post
+from recovery.autopause import mark_connection_needs_scopes, scopes_to_request
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from tests.factories import ConnectionFactory, PostFactory
 
@@ -454,7 +453,7 @@ def test_missing_scopes_for_a_capability_other_than_publishing():
 
 def test_missing_scopes_pause_the_connection_with_exactly_those_scopes_recorded_and_no_partner_call(sandbox, tenant):
     from connections.platforms.base import get_connector
-    from sandbox.core import sandbox_link_connection
+    from sandbox.bridge import link_to_sandbox
     from sandbox.models import SandboxRequest
     from tests.sandbox.sandbox_helpers import linked_connection
 
@@ -481,7 +480,7 @@ def test_missing_scopes_pause_the_connection_with_exactly_those_scopes_recorded_
     assert not SandboxRequest.objects.exists()
 
     # Once the scope is granted the same post passes and does reach the partner.
-    sandbox_link_connection(connection, scopes=[manage])
+    link_to_sandbox(connection, scopes=[manage])
     connection.refresh_from_db()
     assert check_post(post, connection) is None
     get_connector(connection).publish(post)

@@ -23,6 +23,7 @@ from connections.platforms import tiktok as tiktok_connector
 from connections.platforms.base import PartnerError, PostRefused, get_connector, get_connector_class
 from connections.platforms.mailchimp import RefreshNotSupported
 from recovery.classifier import classify_system_error
+from recovery.failures import classify_failure
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from sandbox import faults
 from sandbox.models import SandboxAccount
@@ -95,15 +96,15 @@ def test_a_post_the_connector_cannot_send_is_refused_before_any_call_and_classif
     unsupported, without_media = REFUSED[platform]
     with pytest.raises(PostRefused) as caught:
         connector.publish(Post(kind=unsupported, content="x", scheduled_at=timezone.now()))
-    classified = caught.value.classify()
+    classified = classify_failure(caught.value)
     assert (classified.code, classified.http_status) == (ErrorCode.CAPABILITY_UNSUPPORTED, None)
     assert unsupported in classified.partner_message and not classified.retryable
     if without_media:
         with pytest.raises(PostRefused) as caught:
             connector.publish(Post(kind=without_media, content="x", media=[{"type": "image"}],
                                    scheduled_at=timezone.now()))
-        assert caught.value.classify().code == ErrorCode.VALIDATION_ERROR
-        assert "URL" in caught.value.classify().partner_message
+        assert classify_failure(caught.value).code == ErrorCode.VALIDATION_ERROR
+        assert "URL" in classify_failure(caught.value).partner_message
 
 
 # ------------------------------------------------------------------ secrets
@@ -264,7 +265,7 @@ def test_whatever_comes_back_is_a_partner_error_that_classifies(garbage, platfor
             try:
                 call()
             except PartnerError as error:
-                classified = error.classify()
+                classified = classify_failure(error)
                 assert isinstance(classified, ClassifiedError) and classified.code in ErrorCode
                 if answer[0] >= 500:
                     assert classified.code in (ErrorCode.PARTNER_5XX, ErrorCode.PARTNER_UNAVAILABLE), (name, operation)

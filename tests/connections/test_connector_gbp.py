@@ -14,6 +14,7 @@ from connections.models import Connection
 from connections.platforms import gbp as gbp_connector
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.gbp import push_token, send_gbp_notification
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
@@ -85,14 +86,14 @@ def test_a_rejected_post_is_content_rejected_although_google_answered_200(locati
 
     error = caught.value
     assert error.status == 200 and error.body["state"] == "REJECTED"
-    assert error.classify().code.value == "CONTENT_REJECTED"
+    assert classify_failure(error).code.value == "CONTENT_REJECTED"
 
 
 def test_a_summary_over_the_limit_is_a_validation_error(location):
     with pytest.raises(PartnerError) as caught:
         publish(location, content="x" * 1501)
     assert caught.value.status == 400
-    assert caught.value.classify().code.value == "VALIDATION_ERROR"
+    assert classify_failure(caught.value).code.value == "VALIDATION_ERROR"
 
 
 def test_video_on_a_local_post_fails_with_a_bare_internal_error(location, sandbox):
@@ -146,7 +147,7 @@ def test_an_expired_access_token_is_auth_expired_and_a_refresh_heals_it(location
     faults.set_fault("gbp", faults.EXPIRE_TOKEN, account_id=LOCATION)
     with pytest.raises(PartnerError) as caught:
         publish(location, content="After expiry")
-    assert caught.value.classify().code.value == "AUTH_EXPIRED"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
 
     location.access_token = get_connector(location).refresh().access_token
     _, result = publish(location, content="After refresh")
@@ -162,7 +163,7 @@ def test_a_revoked_grant_fails_the_refresh_as_refresh_failed(location):
     with pytest.raises(PartnerError) as caught:
         get_connector(location).refresh()
     assert caught.value.body == {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert classify_failure(caught.value).code.value == "REFRESH_FAILED"
     error = caught.value
     assert classify_partner_error("gbp", error.status, error.body, error.headers,
                                   context=REFRESH_CONTEXT).code.value == "REFRESH_FAILED"
@@ -175,7 +176,7 @@ def test_a_scope_taken_away_stays_away_after_a_refresh(location):
     location.access_token = tokens.access_token
     with pytest.raises(PartnerError) as caught:
         get_connector(location).ping()
-    assert caught.value.classify().code.value == "PERMISSION_INSUFFICIENT"
+    assert classify_failure(caught.value).code.value == "PERMISSION_INSUFFICIENT"
 
 
 # ------------------------------------------------------------------ OAuth
@@ -250,7 +251,7 @@ def test_missing_scope_names_the_scope_in_www_authenticate(location):
     assert 'error="insufficient_scope"' in caught.value.headers["WWW-Authenticate"]
     details = caught.value.body["error"]["details"]
     assert details[0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
-    assert caught.value.classify().missing_scopes == [SCOPE]
+    assert classify_failure(caught.value).missing_scopes == [SCOPE]
 
 
 def test_a_throttle_with_retry_info_says_when_to_retry(location):
@@ -258,7 +259,7 @@ def test_a_throttle_with_retry_info_says_when_to_retry(location):
     with pytest.raises(PartnerError) as caught:
         get_connector(location).ping()
     assert "Retry-After" not in caught.value.headers  # Google puts it in the body
-    classified = caught.value.classify()
+    classified = classify_failure(caught.value)
     assert classified.code.value == "RATE_LIMIT_429" and classified.retry_after_s == 42
 
 
@@ -268,7 +269,7 @@ def test_an_unknown_token_is_refused_as_invalid_credentials(location):
         get_connector(location).ping()
     assert caught.value.headers["WWW-Authenticate"] == 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
     # Google cannot say expired from invalid: the classifier says expired, and the refresh decides.
-    assert caught.value.classify().code.value == "AUTH_EXPIRED"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
 
 
 # ------------------------------------------------------------------ Pub/Sub push

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
+from connections.platforms.versions import CURRENT
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
@@ -42,7 +44,7 @@ def test_member_text_post_goes_to_rest_posts_with_the_version_header(member):
     assert result.partner_post_id.startswith("urn:li:share:")
     [call] = SandboxRequest.objects.filter(path="/rest/posts")
     assert call.status == 201
-    assert call.request_headers["LinkedIn-Version"] == "202510"
+    assert call.request_headers["LinkedIn-Version"] == CURRENT["linkedin"]
     assert call.request_headers["X-Restli-Protocol-Version"] == "2.0.0"
     sent = json.loads(call.request_body)
     assert sent["author"] == f"urn:li:person:{MEMBER}" and sent["commentary"] == "Hello LinkedIn"
@@ -76,7 +78,7 @@ def test_same_text_twice_is_a_duplicate(member):
     with pytest.raises(PartnerError) as caught:
         publish(member, content="Same words")
     assert caught.value.status == 422
-    assert caught.value.classify().code.value == "DUPLICATE_CONTENT"
+    assert classify_failure(caught.value).code.value == "DUPLICATE_CONTENT"
 
 
 def test_a_sunset_api_version_is_refused(member, settings):
@@ -84,7 +86,7 @@ def test_a_sunset_api_version_is_refused(member, settings):
     with pytest.raises(PartnerError) as caught:
         publish(member, content="Old version")
     assert caught.value.status == 426 and caught.value.body["code"] == "NONEXISTENT_VERSION"
-    assert caught.value.classify().code.value == "CAPABILITY_UNSUPPORTED"
+    assert classify_failure(caught.value).code.value == "CAPABILITY_UNSUPPORTED"
 
 
 def test_ping_and_account_info(member, organization):
@@ -112,7 +114,7 @@ def test_an_expired_access_token_still_refreshes(member):
     faults.set_fault("linkedin", faults.EXPIRE_TOKEN, account_id=MEMBER)
     with pytest.raises(PartnerError) as caught:
         get_connector(member).ping()
-    assert caught.value.classify().code.value == "AUTH_EXPIRED"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
     member.access_token = get_connector(member).refresh().access_token
     assert get_connector(member).ping().account_id == MEMBER
 
@@ -122,7 +124,7 @@ def test_refresh_after_revocation_fails_as_refresh_failed(member):
     with pytest.raises(PartnerError) as caught:
         get_connector(member).refresh()
     assert caught.value.body["error"] == "invalid_request"
-    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert classify_failure(caught.value).code.value == "REFRESH_FAILED"
 
 
 def test_oauth_round_trip(sandbox, tenant):
@@ -158,7 +160,7 @@ def test_daily_throttle_waits_for_midnight_utc(member):
         get_connector(member).ping()
     now = timezone.now()
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    assert abs(caught.value.classify().retry_after_s - (midnight - now).total_seconds()) < 120
+    assert abs(classify_failure(caught.value).retry_after_s - (midnight - now).total_seconds()) < 120
 
 
 def test_rate_limit_with_retry_after_header(member):
@@ -166,7 +168,7 @@ def test_rate_limit_with_retry_after_header(member):
     with pytest.raises(PartnerError) as caught:
         get_connector(member).ping()
     assert caught.value.headers["Retry-After"] == "30"
-    assert caught.value.classify().retry_after_s == 30
+    assert classify_failure(caught.value).retry_after_s == 30
 
 
 def test_unknown_token_is_auth_invalid(member):
@@ -174,6 +176,6 @@ def test_unknown_token_is_auth_invalid(member):
     with pytest.raises(PartnerError) as caught:
         get_connector(member).ping()
     assert caught.value.body["serviceErrorCode"] == 65600
-    assert caught.value.classify().code.value == "AUTH_INVALID"
+    assert classify_failure(caught.value).code.value == "AUTH_INVALID"
 
 

@@ -15,6 +15,7 @@ from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from connections.platforms.mailchimp import RefreshNotSupported, campaign_title
 from recovery.classifier import classify_partner_error
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.mailchimp import mailchimp_check_url, send_mailchimp_event
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
@@ -104,7 +105,7 @@ def test_an_audience_without_a_reply_to_is_not_ready_to_send(audience):
     with pytest.raises(PartnerError) as caught:
         get_connector(audience).publish(email_post(audience))
     assert caught.value.body["detail"] == "Your Campaign is not ready to send."
-    assert caught.value.classify().code.value == "VALIDATION_ERROR"
+    assert classify_failure(caught.value).code.value == "VALIDATION_ERROR"
 
 
 def test_a_draft_left_by_an_earlier_attempt_is_reused_not_duplicated(audience, sandbox):
@@ -137,7 +138,7 @@ def test_ping_checks_the_api_and_that_the_audience_still_exists(audience):
     with pytest.raises(PartnerError) as caught:
         get_connector(audience).ping()
     assert caught.value.body["title"] == "Resource Not Found"
-    assert caught.value.classify().code.value == "RESOURCE_NOT_FOUND"
+    assert classify_failure(caught.value).code.value == "RESOURCE_NOT_FOUND"
 
 
 def test_tokens_cannot_be_refreshed_and_say_so(audience):
@@ -209,7 +210,7 @@ def test_error_bodies_are_problem_json_with_mailchimps_titles(audience):
     assert error.headers["Content-Type"] == "application/problem+json; charset=utf-8"
     assert error.body["title"] == "Compliance Related" and error.body["detail"] == "This method has been disabled."
     assert set(error.body) == {"type", "title", "status", "detail", "instance"}
-    assert not error.classify().retryable  # a 503 that is not transient
+    assert not classify_failure(error).retryable  # a 503 that is not transient
 
 
 def test_a_throttle_with_retry_after_is_honoured(audience):
@@ -217,14 +218,14 @@ def test_a_throttle_with_retry_after_is_honoured(audience):
     with pytest.raises(PartnerError) as caught:
         get_connector(audience).ping()
     assert caught.value.body["detail"] == "You have exceeded the limit of 10 simultaneous connections."
-    assert caught.value.classify().retry_after_s == 7
+    assert classify_failure(caught.value).retry_after_s == 7
 
 
 def test_an_unknown_token_is_auth_invalid_at_metadata_and_at_the_api(audience, sandbox):
     with pytest.raises(PartnerError) as caught:
         get_connector_class("mailchimp").metadata("not-a-token")
     assert caught.value.body["error"] == "invalid_token"
-    assert caught.value.classify().code.value == "AUTH_INVALID"
+    assert classify_failure(caught.value).code.value == "AUTH_INVALID"
     response = requests.get(f"{sandbox}/sandbox/mailchimp/3.0/ping", headers={"Authorization": "Bearer nope"},
                             timeout=10)
     assert response.status_code == 401 and response.json()["title"] == "API Key Invalid"

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
+from connections.platforms.versions import CURRENT
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
@@ -16,6 +18,7 @@ from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, consen
 
 PAGE_ID = "104857600001"
 IG_ID = "17841400000000001"
+V = CURRENT["meta"]  # the Graph version the connector speaks
 IMAGE = "{base}/sandbox/media/photo.jpg"
 VIDEO = "{base}/sandbox/media/clip.mp4"
 
@@ -50,10 +53,10 @@ def test_page_text_post_lands_on_the_page_feed_with_the_page_token(page):
     assert result.partner_post_id.startswith(f"{PAGE_ID}_")
     stored = SandboxObject.objects.get(object_id=result.partner_post_id)
     assert stored.data["message"] == "Fresh bread at 7"
-    [feed_call] = received(f"/v21.0/{PAGE_ID}/feed")
+    [feed_call] = received(f"/{V}/{PAGE_ID}/feed")
     assert feed_call.status == 200 and "Fresh+bread+at+7" in feed_call.request_body
     # The page token was fetched first, with the user token in the header, not the URL.
-    [token_call] = received(f"/v21.0/{PAGE_ID}?fields=access_token", method="GET")
+    [token_call] = received(f"/{V}/{PAGE_ID}?fields=access_token", method="GET")
     assert token_call.request_headers["Authorization"] == "Bearer [redacted]"
     page_token = get_connector(page)._page_token()
     assert page_token != page.access_token
@@ -83,7 +86,7 @@ def test_page_video_goes_to_the_video_host(page, sandbox, settings):
                                                                           "type": "video"}])
     video = SandboxObject.objects.get(object_id=result.partner_post_id, kind="video")
     assert video.data["message"] == "Oven tour" and video.data["file_url"].endswith("clip.mp4")
-    assert received(f"/v21.0/{PAGE_ID}/videos")
+    assert received(f"/{V}/{PAGE_ID}/videos")
     settings.PARTNERS_USE_SANDBOX = False
     from connections.platforms.base import partner_base_url
 
@@ -97,8 +100,8 @@ def test_instagram_image_goes_through_a_container_then_media_publish(instagram, 
     media = SandboxObject.objects.get(object_id=result.partner_post_id, kind="media")
     assert media.data["caption"] == "Hello IG"
     paths = [r.path.split("?")[0] for r in SandboxRequest.objects.all()]
-    assert paths == [f"/v21.0/{IG_ID}/media", f"/v21.0/{media.data['creation_id']}",
-                     f"/v21.0/{IG_ID}/media_publish"]
+    assert paths == [f"/{V}/{IG_ID}/media", f"/{V}/{media.data['creation_id']}",
+                     f"/{V}/{IG_ID}/media_publish"]
 
 
 def test_instagram_reel_waits_for_the_container_to_finish(instagram, sandbox):
@@ -124,7 +127,7 @@ def test_instagram_carousel_of_one_is_refused_by_the_partner(instagram, sandbox)
         publish(instagram, kind="carousel", content="One", media=[{"url": IMAGE.format(base=sandbox),
                                                                     "type": "image"}])
     assert caught.value.body["error"]["error_subcode"] == 2207028
-    assert caught.value.classify().code.value == "VALIDATION_ERROR"
+    assert classify_failure(caught.value).code.value == "VALIDATION_ERROR"
 
 
 def test_find_published_finds_a_post_whose_answer_was_lost(page):
@@ -134,6 +137,19 @@ def test_find_published_finds_a_post_whose_answer_was_lost(page):
 
     assert connector.find_published(post).partner_post_id == result.partner_post_id
     assert connector.find_published(other) is None
+
+
+def test_an_instagram_post_whose_answer_was_lost_is_looked_up_not_published_again(instagram, sandbox):
+    post, result = publish(instagram, kind="image", content="Lost on the way back",
+                           media=[{"url": IMAGE.format(base=sandbox), "type": "image"}])
+    container = SandboxObject.objects.get(object_id=result.partner_post_id).data["creation_id"]
+    # Meta publishes a container once (its status_code then reads PUBLISHED): a retry cannot lean on it.
+    again = requests.post(f"{sandbox}/sandbox/meta/{V}/{IG_ID}/media_publish", data={"creation_id": container},
+                          headers={"Authorization": f"Bearer {instagram.access_token}"}, timeout=10)
+    assert again.status_code == 400 and again.json()["error"]["code"] == 9007
+    # What the pipeline does after an unknown outcome: find the media by its caption.
+    assert get_connector(instagram).find_published(post).partner_post_id == result.partner_post_id
+    assert SandboxObject.objects.filter(kind="media").count() == 1
 
 
 # ------------------------------------------------------------------ pings, tokens
@@ -162,7 +178,7 @@ def test_refresh_of_an_expired_token_fails_as_refresh_failed(page):
     with pytest.raises(PartnerError) as caught:
         get_connector(page).refresh()
     assert caught.value.body["error"]["error_subcode"] == 463
-    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert classify_failure(caught.value).code.value == "REFRESH_FAILED"
     error = caught.value
     assert classify_partner_error("meta", error.status, error.body, error.headers,
                                   context=REFRESH_CONTEXT).code.value == "REFRESH_FAILED"
@@ -179,7 +195,7 @@ def test_oauth_round_trip_authorize_code_exchange_account_info(sandbox, tenant):
     scopes = connector_class.default_scopes("facebook_page")
     redirect_uri = "https://app.example.com/connections/callback/meta"
     url = connector_class.authorize_url(state="st-123", redirect_uri=redirect_uri, scopes=scopes)
-    assert url.startswith(f"{sandbox}/sandbox/meta/v21.0/dialog/oauth?")
+    assert url.startswith(f"{sandbox}/sandbox/meta/{V}/dialog/oauth?")
 
     browser = requests.Session()
     answer = consent(browser, url, account_id="2002")
@@ -233,7 +249,7 @@ def test_business_use_case_throttle_says_when_to_retry(page):
     with pytest.raises(PartnerError) as caught:
         get_connector(page).ping()
     assert "x-business-use-case-usage" in {k.lower() for k in caught.value.headers}
-    assert caught.value.classify().retry_after_s == 1140
+    assert classify_failure(caught.value).retry_after_s == 1140
 
 
 def test_instagram_missing_publish_scope_is_permission_insufficient(instagram, sandbox):
@@ -241,7 +257,7 @@ def test_instagram_missing_publish_scope_is_permission_insufficient(instagram, s
     with pytest.raises(PartnerError) as caught:
         publish(instagram, kind="image", content="x", media=[{"url": IMAGE.format(base=sandbox), "type": "image"}])
     assert caught.value.status == 403
-    assert caught.value.classify().code.value == "PERMISSION_INSUFFICIENT"
+    assert classify_failure(caught.value).code.value == "PERMISSION_INSUFFICIENT"
 
 
 def test_unknown_token_is_auth_invalid(page):
@@ -249,7 +265,7 @@ def test_unknown_token_is_auth_invalid(page):
     with pytest.raises(PartnerError) as caught:
         get_connector(page).ping()
     assert caught.value.headers["WWW-Authenticate"].startswith('OAuth "Facebook Platform" "invalid_token"')
-    assert caught.value.classify().code.value == "AUTH_INVALID"
+    assert classify_failure(caught.value).code.value == "AUTH_INVALID"
 
 
 def test_a_fault_with_a_count_answers_that_many_calls(page):

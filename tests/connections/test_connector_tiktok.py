@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.models import SandboxAccount, SandboxRequest
 from tests.factories import PostFactory
@@ -69,7 +70,7 @@ def test_a_publish_that_fails_later_reports_the_fail_reason(creator, sandbox, re
     with pytest.raises(PartnerError) as caught:
         publish(creator, kind="image", content="Will fail", media=images)
     assert caught.value.status == 200 and caught.value.body["data"]["fail_reason"] == reason
-    assert caught.value.classify().code.value == expected
+    assert classify_failure(caught.value).code.value == expected
 
 
 def test_ping_and_account_info(creator):
@@ -82,12 +83,14 @@ def test_refresh_rotates_the_refresh_token(creator):
     tokens = get_connector(creator).refresh()
     assert tokens.access_token != creator.access_token
     assert tokens.refresh_token and tokens.refresh_token != creator.refresh_token
-    assert tokens.expires_at > timezone.now() + timedelta(hours=23)
+    # TikTok's current token page: access tokens last 2 hours, refresh tokens 180 days.
+    assert timezone.now() + timedelta(minutes=119) < tokens.expires_at <= timezone.now() + timedelta(hours=2)
+    assert tokens.refresh_expires_at > timezone.now() + timedelta(days=179)
     # The spent refresh token is dead: a second (losing) refresh with it fails.
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).refresh()
     assert caught.value.body["error"] == "invalid_grant"
-    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert classify_failure(caught.value).code.value == "REFRESH_FAILED"
     assert_secrets_absent(tokens.access_token, tokens.refresh_token, creator.refresh_token)
 
 
@@ -96,7 +99,7 @@ def test_expired_access_token_is_auth_expired_and_a_refresh_heals_it(creator):
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).ping()
     assert caught.value.status == 401
-    assert caught.value.classify().code.value == "AUTH_EXPIRED"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
     creator.access_token = get_connector(creator).refresh().access_token
     assert get_connector(creator).ping().account_id == OPEN_ID
 
@@ -105,10 +108,10 @@ def test_revoked_access_looks_expired_until_the_refresh_fails(creator):
     faults.set_fault("tiktok", faults.REVOKE_TOKEN, account_id=OPEN_ID)
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).ping()
-    assert caught.value.classify().code.value == "AUTH_EXPIRED"  # TikTok's one code for both
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"  # TikTok's one code for both
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).refresh()
-    assert caught.value.classify().code.value == "REFRESH_FAILED"
+    assert classify_failure(caught.value).code.value == "REFRESH_FAILED"
 
 
 def test_oauth_round_trip(sandbox, tenant):
@@ -139,21 +142,28 @@ def test_deleted_publish_is_resource_not_found_at_status_fetch(creator, sandbox)
     with pytest.raises(PartnerError) as caught:
         publish(creator, kind="video", content="Gone", media=video(sandbox))
     assert caught.value.body["error"]["code"] == "invalid_publish_id"
-    assert caught.value.classify().code.value == "RESOURCE_NOT_FOUND"
+    assert classify_failure(caught.value).code.value == "RESOURCE_NOT_FOUND"
 
 
 def test_rate_limit_waits_at_least_the_window(creator):
     faults.set_fault("tiktok", faults.RATE_LIMIT)
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).ping()
-    assert caught.value.classify().retry_after_s >= 60
+    assert classify_failure(caught.value).retry_after_s >= 60
 
 
-def test_unknown_token_is_auth_invalid(creator):
+def test_an_unknown_token_is_a_401_that_only_a_refresh_tells_apart(creator):
+    # TikTok's v2 error-handling page: access_token_invalid is HTTP 401 for a token that is
+    # expired, revoked or was never issued; the refresh answer is what tells them apart.
     creator.access_token = "act.never-issued"
     with pytest.raises(PartnerError) as caught:
         get_connector(creator).ping()
-    assert caught.value.status == 200 and caught.value.body["error"]["code"] == "access_token_invalid"
-    assert caught.value.classify().code.value == "AUTH_INVALID"
+    assert caught.value.status == 401 and caught.value.body["error"]["code"] == "access_token_invalid"
+    assert classify_failure(caught.value).code.value == "AUTH_EXPIRED"
+    creator.refresh_token = "rft.never-issued"
+    with pytest.raises(PartnerError) as refused:
+        get_connector(creator).refresh()
+    assert refused.value.body["error"] == "invalid_grant"
+    assert classify_failure(refused.value).code.value == "REFRESH_FAILED"
 
 

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.models import Post
-from recovery.publishing import UNCONFIRMED_MESSAGE, publish_queue
+from recovery.publish_queue import publish_queue
+from recovery.publishing import UNCONFIRMED_MESSAGE
 from recovery.taxonomy import get_taxonomy_entry
 from tests.factories import ConnectionFactory, PostFactory
 
@@ -108,8 +109,8 @@ def test_a_pausing_failure_without_auto_pause_does_not_claim_the_channel_was_pau
 
     body = client.get(URL).content.decode()
 
-    assert "Your connection has expired. This post was not sent." in body
-    assert "we paused" not in body and "your scheduled posts are kept" not in body
+    assert "Your connection to this account has expired. This post was not sent." in body
+    assert "We paused" not in body and "your scheduled posts are kept" not in body
     assert "Reconnect the account (or fix it on the partner&#x27;s site), then schedule this post again." in body
 
 

@@ -20,7 +20,10 @@ from rq.registry import ScheduledJobRegistry
 from connections.models import Connection, Post
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_disable_for_tenant, flag_enable_for_tenant
 from recovery.models import DeadLetter, TenantFlag
-from recovery.publishing import POST_PUBLISH_JOB, publish_queue
+from recovery.policies.circuit_breaker import breakers_end_cooldowns
+from recovery.policies.rate_limit import buckets_refill_all
+from recovery.policies.usage_throttle import holds_release_all
+from recovery.publish_queue import POST_PUBLISH_JOB, publish_queue, tenant_rate_limit_key
 from recovery.sweeper import posts_enqueue_due
 from recovery.worker import RecoveryWorker
 from tests.factories import PostFactory
@@ -69,13 +72,9 @@ def fast_forward() -> int:
     expire, token buckets refill, open breakers' cool-downs end.
     """
     queue = publish_queue()
-    client = queue.connection
-    for pattern in ("throttle:*", "rl:*"):
-        for key in client.scan_iter(pattern):
-            client.delete(key)
-    for key in client.scan_iter("cb:conn:*"):
-        if client.type(key) == b"hash" and client.hget(key, "state") == b"open":
-            client.hset(key, "opened_at", 0)
+    holds_release_all()
+    buckets_refill_all()
+    breakers_end_cooldowns()
     registry = ScheduledJobRegistry(queue=queue)
     Post.objects.filter(status=Post.Status.SCHEDULED, next_attempt_at__gt=timezone.now()).update(
         next_attempt_at=timezone.now() - timedelta(seconds=1)
@@ -92,7 +91,7 @@ def publish_jobs_for(post) -> list:
     """The post's publish jobs waiting in Redis: queued, rate-limited or scheduled (RQ Job objects)."""
     queue = publish_queue()
     ids = queue.get_job_ids() + ScheduledJobRegistry(queue=queue).get_job_ids()
-    ids += RateLimitRegistry(f"publish:tenant:{post.tenant_id}", queue.connection).get_rate_limited_job_ids()
+    ids += RateLimitRegistry(tenant_rate_limit_key(post.tenant_id), queue.connection).get_rate_limited_job_ids()
     jobs = queue.job_class.fetch_many(ids, connection=queue.connection)
     return [job for job in jobs if job and job.func_name == POST_PUBLISH_JOB and job.args[0] == post.pk]
 

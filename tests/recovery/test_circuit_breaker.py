@@ -33,7 +33,9 @@ def connection(db):
 
 
 def audits(connection):
-    return list(ConnectionAudit.objects.filter(connection=connection).order_by("id").values_list("action", flat=True))
+    """The breaker's audit rows of a connection, oldest first (not the rows of its linking or pausing)."""
+    rows = ConnectionAudit.objects.filter(connection=connection, action__startswith="breaker_").order_by("id")
+    return list(rows.values_list("action", flat=True))
 
 
 def fail(connection, times):

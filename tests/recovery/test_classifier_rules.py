@@ -12,8 +12,10 @@ from email.utils import format_datetime
 
 import pytest
 
+from connections.platforms.base import PartnerError
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
 from recovery.classifier.parsing import parse_retry_after, seconds_until_next_utc_midnight
+from recovery.failures import classify_failure
 from recovery.models import UnmappedError
 from recovery.taxonomy import ErrorCode as E
 
@@ -394,9 +396,10 @@ def test_partner_message_is_bounded():
     assert len(classified.partner_message) <= 500
 
 
-def test_unknown_is_recorded_and_mapped_codes_are_not():
-    classify_partner_error("tiktok", 200, tiktok_status("some_future_reason"))
-    classify_partner_error("tiktok", 403, tiktok_error("spam_risk_user_banned_from_posting"))
+def test_unknown_is_recorded_by_the_failure_service_and_mapped_codes_are_not():
+    classify_failure(PartnerError("tiktok", 200, tiktok_status("some_future_reason")))
+    classify_failure(PartnerError("tiktok", 403, tiktok_error("spam_risk_user_banned_from_posting")))
+    classify_partner_error("tiktok", 200, tiktok_status("another_future_reason"))  # the pure classifier records nothing
     assert list(UnmappedError.objects.values_list("platform", "http_status")) == [("tiktok", 200)]
 
 

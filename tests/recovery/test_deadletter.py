@@ -234,3 +234,49 @@ def test_admin_bulk_actions_requeue_discard_and_resolve(ops, tenant, operator, d
     assert len(publish_jobs_for(requeue.post)) == 1
     assert set(DeadLetter.objects.values_list("resolved_by", flat=True)) == {operator.pk}
     assert not DeadLetter.objects.filter(resolved_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_detail_page_requeues_and_then_shows_what_became_of_the_job(sandbox, tenant, operator, client):
+    page = page_connection(tenant)
+    post = due_post(page, status=Post.Status.DEAD, attempts=6, last_error_code="PARTNER_5XX")
+    letter = letter_for(tenant, code="PARTNER_5XX", post=post, attempts=6)
+    client.force_login(operator)
+    detail = reverse("admin:recovery_deadletter_change", args=[letter.pk])
+    assert reverse("admin:recovery_deadletter_requeue", args=[letter.pk]) in client.get(detail).content.decode()
+
+    response = client.post(reverse("admin:recovery_deadletter_requeue", args=[letter.pk]), follow=True)
+    run_publish_worker()
+
+    assert f"Letter {letter.pk} requeued." in response.content.decode()
+    after = client.get(detail).content.decode()
+    assert f"post #{post.pk}: Published, 1 attempt" in after  # something ran, and it went out
+    letter.refresh_from_db()
+    assert (letter.status, letter.requeues) == (DeadLetter.Status.REQUEUED, 1)
+    assert reverse("admin:recovery_deadletter_requeue", args=[letter.pk]) not in after  # no buttons once handled
+    assert client.get(reverse("admin:recovery_deadletter_requeue", args=[letter.pk])).status_code == 405
+
+
+def test_the_detail_buttons_discard_and_resolve_and_refuse_a_closed_letter(ops, tenant, operator):
+    discard, resolve = letter_for(tenant), letter_for(tenant)
+
+    ops.post(reverse("admin:recovery_deadletter_discard", args=[discard.pk]))
+    ops.post(reverse("admin:recovery_deadletter_resolve", args=[resolve.pk]))
+    again = ops.post(reverse("admin:recovery_deadletter_resolve", args=[discard.pk]), follow=True)
+
+    assert dict(DeadLetter.objects.values_list("pk", "status")) == {discard.pk: "discarded", resolve.pk: "resolved"}
+    assert "is discarded, not open: left as it is." in again.content.decode()
+
+
+def test_bulk_messages_say_what_changed_and_what_was_left(ops, tenant):
+    open_letters = [letter_for(tenant), letter_for(tenant)]
+    closed = letter_for(tenant)
+    dead_letter_resolve([closed.pk])
+
+    response = ops.post(
+        reverse("admin:recovery_deadletter_changelist"),
+        {"action": "discard", "_selected_action": [*(letter.pk for letter in open_letters), closed.pk]},
+        follow=True,
+    )
+
+    assert "2 letters discarded. 1 was not open and left as it was." in response.content.decode()

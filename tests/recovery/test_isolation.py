@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from connections.models import Post
 from recovery.policies.usage_throttle import block_account
-from recovery.publishing import publish_queue
+from recovery.publish_queue import publish_queue
 from sandbox import faults
 from sandbox.models import SandboxRequest
 from tests.factories import TenantFactory

@@ -13,7 +13,7 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
 from connections.models import Post
-from recovery.publishing import publish_queue
+from recovery.publish_queue import publish_queue
 from recovery.sweeper import posts_sweep
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxRequest

@@ -13,7 +13,7 @@ from connections.platforms.base import get_connector
 from recovery.autopause import resume_connection
 from recovery.jobs import post_publish_job
 from recovery.models import DeadLetter
-from recovery.publishing import enqueue_post_publish
+from recovery.publish_queue import enqueue_post_publish
 from recovery.sweeper import posts_sweep
 from recovery.taxonomy import get_taxonomy_entry
 from sandbox import faults

@@ -15,7 +15,7 @@ from django.utils import timezone
 from connections.models import Connection, Post
 from recovery.models import DeadLetter
 from recovery.policies import get_redis
-from recovery.publishing import enqueue_post_publish
+from recovery.publish_queue import enqueue_post_publish
 from recovery.sweeper import posts_sweep
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxRequest

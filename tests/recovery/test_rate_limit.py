@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from recovery.policies import get_redis
-from recovery.policies.rate_limit import app_bucket_key, take_token, tenant_bucket_key
+from recovery.policies.rate_limit import bucket_levels, take_token
 from recovery.policies.usage_throttle import (
     account_block_key,
     app_block_key,
@@ -65,8 +64,8 @@ def test_a_refusal_by_the_app_bucket_costs_the_tenant_nothing(limits):
 
     assert not take_token(2, "meta").allowed
 
-    tokens = float(get_redis().hget(tenant_bucket_key(2, "meta"), "tokens") or 3)
-    assert tokens == 3  # tenant 2's bucket untouched (or not even created)
+    tenant_bucket, _ = bucket_levels(2, "meta")
+    assert tenant_bucket.tokens == 3  # tenant 2's bucket untouched (or not even created)
 
 
 def test_buckets_are_per_platform(limits):
@@ -108,10 +107,10 @@ def test_an_idle_bucket_expires_once_it_would_be_full(limits):
     limits(tenant=(2, 1.0), app=(100, 100.0))
     take_token(1, "meta")
 
-    ttl_ms = get_redis().pttl(tenant_bucket_key(1, "meta"))
+    tenant_bucket, app_bucket = bucket_levels(1, "meta")
 
-    assert 0 < ttl_ms <= 2000  # one token to refill at 1/s, plus a second
-    assert get_redis().pttl(app_bucket_key("meta")) > 0
+    assert 0 < tenant_bucket.expires_in_s <= 2  # one token to refill at 1/s, plus a second
+    assert app_bucket.expires_in_s > 0
 
 
 def test_a_block_key_refuses_for_as_long_as_it_lives(limits):
@@ -123,14 +122,13 @@ def test_a_block_key_refuses_for_as_long_as_it_lives(limits):
 
     assert not refused.allowed and refused.reason == "throttled" and 29 < refused.wait_s <= 30
     assert other_account.allowed
-    assert float(get_redis().hget(tenant_bucket_key(1, "meta"), "tokens")) == 9  # the refusal took nothing
+    assert bucket_levels(1, "meta")[0].tokens == 9  # the refusal took nothing
 
 
 def test_a_block_never_shortens_a_longer_one():
-    key = app_block_key("meta")
-    block(key, 60)
-    block(key, 5)
-    assert get_redis().pttl(key) > 55_000
+    block(app_block_key("meta"), 60)
+    block(app_block_key("meta"), 5)
+    assert held_accounts([("meta", "any-page")])[("meta", "any-page")] > 55
 
 
 def test_meta_app_usage_past_90_percent_holds_the_whole_app(settings, limits):
@@ -167,7 +165,7 @@ def test_usage_below_the_threshold_holds_nothing():
         "x-business-use-case-usage": json.dumps({"1001": [{"call_count": 12, "estimated_time_to_regain_access": 0}]}),
     }
     assert record_usage("meta", headers) == 0
-    assert not get_redis().exists(app_block_key("meta"), account_block_key("meta", "1001"))
+    assert held_accounts([("meta", "1001")]) == {}
 
 
 def test_unreadable_usage_headers_are_ignored():

@@ -1,4 +1,4 @@
-"""The error taxonomy holds the contract of shared/taxonomy.md, code by code."""
+"""The error taxonomy holds the contract of docs/taxonomy.md (shared/taxonomy.md when beside), code by code."""
 
 import re
 from pathlib import Path
@@ -19,6 +19,7 @@ from recovery.taxonomy import (
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_TAXONOMY = REPO.parent / "shared" / "taxonomy.md"
+DOCS_TAXONOMY = REPO / "docs" / "taxonomy.md"
 
 # The contract table of taxonomy.md: code -> (default action, retryable, pauses channel).
 CONTRACT = {
@@ -79,7 +80,7 @@ def test_each_code_has_its_action_flags_severity_retry_policy_and_messages(code)
     else:
         assert policy == NO_RETRY
     # What happened, and what to do, in plain words: sentences, no code names or jargon.
-    for text in (entry.user_message, entry.recovery_action):
+    for text in (entry.happened, entry.we_did, entry.todo, entry.user_message, entry.recovery_action):
         assert text.strip().endswith(".") and len(text) >= 20
         assert not re.search(r"\b[A-Z]+_[A-Z_]+\b|\b(HTTP|[45]\d\d|OAuth|token|scope)\b", text), text
 
@@ -102,9 +103,11 @@ def test_a_name_that_is_not_a_code_raises(unknown):
         is_retryable(unknown)
 
 
-@pytest.mark.skipif(not SHARED_TAXONOMY.is_file(), reason="no shared taxonomy.md beside the repository")
-def test_the_contract_here_is_the_table_of_shared_taxonomy_md():
+@pytest.mark.parametrize("document", [DOCS_TAXONOMY, SHARED_TAXONOMY], ids=["docs", "shared"])
+def test_the_contract_here_is_the_table_of_taxonomy_md(document):
+    if not document.is_file():
+        pytest.skip(f"no {document}")
     row = r"^\| ([A-Z_0-9]+) \| [^|]+ \| ([A-Z_]+)[^|]* \| (yes|no) \| (yes|no) \|$"
-    rows = re.findall(row, SHARED_TAXONOMY.read_text(), re.M)
+    rows = re.findall(row, document.read_text(), re.M)
 
     assert {code: (action, retry == "yes", pause == "yes") for code, action, retry, pause in rows} == CONTRACT

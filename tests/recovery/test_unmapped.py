@@ -1,4 +1,7 @@
-"""UNKNOWN partner errors are counted per body shape, with a masked sample, and never break classification."""
+"""UNKNOWN partner errors are counted per body shape, with a masked sample, and never break classification.
+
+The classifier is pure; the failure service (recovery.failures.classify_failure) records what it calls UNKNOWN.
+"""
 
 import json
 import threading
@@ -6,7 +9,10 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from recovery.classifier import classify_and_action, classify_partner_error
+from config.redaction import MASK, mask_text
+from connections.platforms.base import PartnerError
+from recovery.classifier import classify_partner_error
+from recovery.failures import classify_failure
 from recovery.models import UnmappedError
 from recovery.taxonomy import ErrorCode as E
 from recovery.unmapped import (
@@ -19,6 +25,11 @@ from recovery.unmapped import (
 )
 
 
+def classify(platform, status, body):
+    """A partner's answer classified the way every service classifies one (and records it when UNKNOWN)."""
+    return classify_failure(PartnerError(platform, status, body))
+
+
 def cancelled(publish_id, log_id, when):
     """A TikTok publish status nobody maps (developer-initiated cancel), with its own ids and times."""
     return {
@@ -29,8 +40,8 @@ def cancelled(publish_id, log_id, when):
 
 @pytest.mark.django_db
 def test_bodies_differing_only_in_ids_and_times_share_one_row():
-    first = classify_partner_error("tiktok", 200, cancelled("v_pub_url~v2.7309876543210", "20240101000000ABCDEF01", "2024-01-01T10:00:00Z"))
-    second = classify_partner_error("tiktok", 200, cancelled("v_pub_url~v2.7301234567899", "20240315121212FEDCBA99", "2024-03-15T12:12:12Z"))
+    first = classify("tiktok", 200, cancelled("v_pub_url~v2.7309876543210", "20240101000000ABCDEF01", "2024-01-01T10:00:00Z"))
+    second = classify("tiktok", 200, cancelled("v_pub_url~v2.7301234567899", "20240315121212FEDCBA99", "2024-03-15T12:12:12Z"))
     assert first.code is second.code is E.UNKNOWN
     row = UnmappedError.objects.get()
     assert (row.platform, row.http_status, row.count) == ("tiktok", 200, 2)
@@ -39,17 +50,17 @@ def test_bodies_differing_only_in_ids_and_times_share_one_row():
 
 @pytest.mark.django_db
 def test_text_bodies_differing_only_in_numbers_and_hex_share_one_row():
-    classify_partner_error("meta", 418, "Teapot 1234 refused request 9f86d081884c7d65 at 10:00")
-    classify_partner_error("meta", 418, "Teapot 99 refused request 0123456789abcdef at 23:59")
+    classify("meta", 418, "Teapot 1234 refused request 9f86d081884c7d65 at 10:00")
+    classify("meta", 418, "Teapot 99 refused request 0123456789abcdef at 23:59")
     assert UnmappedError.objects.get().count == 2
 
 
 @pytest.mark.django_db
 def test_a_different_shape_or_status_gets_its_own_row():
-    classify_partner_error("tiktok", 200, cancelled("a", "1", "2024-01-01T10:00:00Z"))
-    classify_partner_error("tiktok", 200, {"data": {"status": "FAILED", "fail_reason": "brand_new_reason"}, "error": {"code": "ok"}})
-    classify_partner_error("meta", 200, cancelled("a", "1", "2024-01-01T10:00:00Z"))
-    classify_partner_error("tiktok", 299, cancelled("a", "1", "2024-01-01T10:00:00Z"))
+    classify("tiktok", 200, cancelled("a", "1", "2024-01-01T10:00:00Z"))
+    classify("tiktok", 200, {"data": {"status": "FAILED", "fail_reason": "brand_new_reason"}, "error": {"code": "ok"}})
+    classify("meta", 200, cancelled("a", "1", "2024-01-01T10:00:00Z"))
+    classify("tiktok", 299, cancelled("a", "1", "2024-01-01T10:00:00Z"))
     assert UnmappedError.objects.count() == 4
     assert set(UnmappedError.objects.values_list("count", flat=True)) == {1}
 
@@ -76,7 +87,7 @@ def test_tokens_are_masked_in_the_sample():
             "contact": "owner@example.com",
         }
     }
-    classify_partner_error("meta", 299, body)
+    classify("meta", 299, body)
     sample = UnmappedError.objects.get().sample_body
     assert secret not in sample and jwt not in sample
     assert "plain-words-but-still-secret" not in sample and "owner@example.com" not in sample
@@ -98,13 +109,19 @@ def test_sample_is_at_most_2_kb_even_for_huge_or_multibyte_bodies():
 @pytest.mark.django_db
 def test_recording_disabled_writes_nothing():
     with recording_disabled():
-        assert classify_partner_error("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
+        assert classify("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
     assert not UnmappedError.objects.exists()
 
 
 def test_classification_works_without_a_database():
     # No django_db mark: any query raises; recording must swallow it.
+    assert classify("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
+
+
+@pytest.mark.django_db
+def test_the_classifier_itself_records_nothing():
     assert classify_partner_error("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
+    assert not UnmappedError.objects.exists()
 
 
 @pytest.mark.django_db
@@ -117,17 +134,17 @@ def test_recording_inside_a_broken_transaction_does_not_raise():
             pass
         # needs_rollback is only set by atomic on exit; mimic a caller mid-failure
         transaction.set_rollback(True)
-        assert classify_partner_error("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
+        assert classify("tiktok", 200, cancelled("a", "1", "t")).code is E.UNKNOWN
     assert not UnmappedError.objects.exists()
 
 
 @pytest.mark.django_db
 def test_recording_does_not_touch_the_callers_transaction():
     with transaction.atomic():
-        classify_and_action("tiktok", 200, cancelled("a", "1", "t"), attempt=0)
+        classify("tiktok", 200, cancelled("a", "1", "t"))
         transaction.set_rollback(True)  # the caller rolls back its own work...
     assert not UnmappedError.objects.exists()  # ...and the record goes with it, nothing half-written
-    classify_and_action("tiktok", 200, cancelled("a", "1", "t"), attempt=0)
+    classify("tiktok", 200, cancelled("a", "1", "t"))
     assert UnmappedError.objects.get().count == 1
 
 
@@ -160,17 +177,15 @@ def test_concurrent_first_sightings_count_every_one():
 
 @pytest.mark.django_db
 def test_mark_mapped():
-    classify_partner_error("tiktok", 200, cancelled("a", "1", "t"))
-    classify_partner_error("meta", 418, "teapot")
+    classify("tiktok", 200, cancelled("a", "1", "t"))
+    classify("meta", 418, "teapot")
     assert unmapped_mark_mapped(UnmappedError.objects.filter(platform="meta")) == 1
     assert list(UnmappedError.objects.filter(mapped=True).values_list("platform", flat=True)) == ["meta"]
 
 
 def test_prose_about_tokens_is_left_readable():
-    from recovery.unmapped import mask_secrets
-
     text = "Error validating access token: Session has expired on Thursday. token=abc123secret"
-    masked = mask_secrets(text)
+    masked = mask_text(text)
     assert masked.startswith("Error validating access token: Session has expired")
     assert "abc123secret" not in masked
-    assert mask_secrets('{"access_token": "short1"}') == '{"access_token": "***"}'
+    assert mask_text('{"access_token": "short1"}') == f'{{"access_token": "{MASK}"}}'

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from recovery.classifier import classify_partner_error
+from connections.platforms.base import PartnerError
+from recovery.failures import classify_failure
 from recovery.models import UnmappedError
 
 pytestmark = pytest.mark.django_db
@@ -13,9 +14,9 @@ CHANGELIST = "admin:recovery_unmappederror_changelist"
 
 @pytest.fixture
 def unmapped():
-    classify_partner_error("tiktok", 200, {"data": {"status": "FAILED", "fail_reason": "publish_cancelled"}, "error": {"code": "ok"}})
-    classify_partner_error("meta", 418, "I'm a teapot, token=abcdef0123456789abcdef0123")
-    classify_partner_error("meta", 418, "I'm a teapot, token=fedcba9876543210fedcba9876")
+    classify_failure(PartnerError("tiktok", 200, {"data": {"status": "FAILED", "fail_reason": "publish_cancelled"}, "error": {"code": "ok"}}))
+    classify_failure(PartnerError("meta", 418, "I'm a teapot, token=abcdef0123456789abcdef0123"))
+    classify_failure(PartnerError("meta", 418, "I'm a teapot, token=fedcba9876543210fedcba9876"))
     return UnmappedError.objects.order_by("platform")
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from sandbox.core import sandbox_link_connection
+from sandbox.bridge import link_to_sandbox
 from sandbox.models import SandboxAccount, SandboxRequest
 from tests.factories import ConnectionFactory
 
@@ -21,7 +21,7 @@ from tests.factories import ConnectionFactory
 def linked_connection(platform: str, scopes: list[str] | None = None, extra: dict | None = None, **fields):
     """A Connection whose tokens the sandbox partner issued (its SandboxAccount made on the way)."""
     connection = ConnectionFactory(platform=platform, **fields)
-    sandbox_link_connection(connection, scopes=scopes)
+    link_to_sandbox(connection, scopes=scopes)
     if extra:
         SandboxAccount.objects.filter(platform=platform, account_id=connection.external_account_id).update(extra=extra)
     connection.refresh_from_db()

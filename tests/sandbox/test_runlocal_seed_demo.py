@@ -12,6 +12,7 @@ from django.urls import reverse
 from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
 from connections.platforms.base import PartnerError, get_connector
 from connections.queries import connections_for_user, tenant_for_user
+from recovery.failures import classify_failure
 from recovery.flags import ALL_FLAGS
 from recovery.models import DeadLetter, TenantFlag
 from sandbox.management.commands.seed_demo import DEMO_LOGINS
@@ -59,8 +60,9 @@ def test_seed_demo_leaves_a_channel_paused_for_reconnect_with_its_post_waiting()
 
     linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
     assert (linkedin.status, linkedin.health_status, linkedin.pause_reason) == ("attention", "critical", "AUTH_EXPIRED")
-    [audit] = linkedin.audits.all()
-    assert audit.action == ConnectionAudit.Action.AUTO_PAUSE and audit.details["reason_code"] == "AUTH_EXPIRED"
+    pause, connect = linkedin.audits.all()  # newest first: connected through the service, then paused by the pipeline
+    assert connect.action == ConnectionAudit.Action.CONNECT and connect.actor == "system:seed_demo"
+    assert pause.action == ConnectionAudit.Action.AUTO_PAUSE and pause.details["reason_code"] == "AUTH_EXPIRED"
     waiting = Post.objects.get(connection=linkedin, status=Post.Status.WAITING_RECONNECT)
     assert (waiting.last_error_code, waiting.attempts) == ("AUTH_EXPIRED", 1)
     # The sandbox agrees: LinkedIn's tokens issued so far answer as expired, until a reconnect.
@@ -109,7 +111,7 @@ def test_the_seeded_connections_work_against_the_sandbox_and_the_paused_one_fail
     assert get_connector(page).ping()  # sandbox-issued tokens: the partner knows them
     with pytest.raises(PartnerError) as failed:
         get_connector(linkedin).ping()
-    assert failed.value.classify().code.value == "AUTH_EXPIRED"
+    assert classify_failure(failed.value).code.value == "AUTH_EXPIRED"
 
 
 def test_seed_demo_run_twice_changes_nothing_but_brings_back_a_changed_password():
@@ -125,7 +127,7 @@ def test_seed_demo_run_twice_changes_nothing_but_brings_back_a_changed_password(
     assert Membership.objects.count() == 2
     assert Connection.objects.count() == 6
     assert Post.objects.count() == 7
-    assert ConnectionAudit.objects.count() == 1
+    assert ConnectionAudit.objects.count() == 6 + 1  # each connection's `connect`, and LinkedIn's pause
     assert DeadLetter.objects.count() == 1
     assert SandboxFault.objects.count() == 1
     assert Connection.objects.get(platform="linkedin").status == Connection.Status.ATTENTION

@@ -9,10 +9,12 @@ import json
 
 import pytest
 
+from connections.platforms.versions import CURRENT
 from sandbox.models import SandboxRequest
 from tests.sandbox.sandbox_helpers import linked_connection
 
 LOCATION = "accounts/1092837465/locations/5550001"
+V = CURRENT["meta"]
 ACCOUNTS = {
     "meta": dict(account_type="facebook_page", external_account_id="104857600001"),
     "linkedin": dict(external_account_id="782bbtaQ"),
@@ -21,22 +23,25 @@ ACCOUNTS = {
     "mailchimp": dict(external_account_id="a1b2c3d4e5"),
 }
 PATHS = {
-    "meta": ["v21.0/dialog/oauth", "v21.0/oauth/access_token", "v21.0/debug_token", "v21.0/me", "v21.0/me/permissions",
-             "v21.0/me/accounts", "v21.0/104857600001", "v21.0/104857600001/feed", "v21.0/104857600001/photos",
-             "v21.0/104857600001/videos", "v21.0/104857600001/media", "v21.0/104857600001/media_publish",
-             "v21.0/104857600001/content_publishing_limit"],
+    "meta": [f"{V}/dialog/oauth", f"{V}/oauth/access_token", f"{V}/debug_token", f"{V}/me", f"{V}/me/permissions",
+             f"{V}/me/accounts", f"{V}/104857600001", f"{V}/104857600001/feed", f"{V}/104857600001/photos",
+             f"{V}/104857600001/videos", f"{V}/104857600001/media", f"{V}/104857600001/media_publish",
+             f"{V}/104857600001/content_publishing_limit", f"{V}/104857600001/no_such_edge/x", "v99.0/me"],
     "linkedin": ["oauth/v2/authorization", "oauth/v2/accessToken", "oauth/v2/introspectToken", "v2/userinfo",
-                 "rest/posts", "rest/images", "dms-uploads/D1234", "rest/organizationAcls", "rest/organizations/1"],
+                 "rest/posts", "rest/images", "dms-uploads/D1234", "rest/organizationAcls", "rest/organizations/1",
+                 "rest/noSuchResource", "v2/me/x"],
     "tiktok": ["v2/auth/authorize/", "v2/oauth/token/", "v2/oauth/revoke/", "v2/user/info/",
                "v2/post/publish/creator_info/query/", "v2/post/publish/video/init/",
-               "v2/post/publish/content/init/", "v2/post/publish/status/fetch/"],
+               "v2/post/publish/content/init/", "v2/post/publish/status/fetch/", "v2/no/such/path/"],
     "gbp": ["o/oauth2/v2/auth", "token", "tokeninfo", "v1/accounts", "v1/accounts/1092837465/locations",
-            "v1/locations/5550001", f"v4/{LOCATION}/localPosts", f"v4/{LOCATION}/localPosts/1"],
+            "v1/locations/5550001", f"v4/{LOCATION}/localPosts", f"v4/{LOCATION}/localPosts/1",
+            "v4/accounts/1092837465/locations", "nothing/here"],
     "mailchimp": ["oauth2/authorize", "oauth2/token", "oauth2/metadata", "3.0/ping", "3.0/", "3.0/lists",
                   "3.0/lists/a1b2c3d4e5", "3.0/campaigns", "3.0/campaigns/abc123", "3.0/campaigns/abc123/content",
-                  "3.0/campaigns/abc123/actions/send", "3.0/campaigns/abc123/actions/schedule"],
+                  "3.0/campaigns/abc123/actions/send", "3.0/campaigns/abc123/actions/schedule",
+                  "3.0/no-such-resource", "oauth2/nothing"],
 }
-CONSENT_PAGES = {"v21.0/dialog/oauth", "oauth/v2/authorization", "v2/auth/authorize/", "o/oauth2/v2/auth",
+CONSENT_PAGES = {f"{V}/dialog/oauth", "oauth/v2/authorization", "v2/auth/authorize/", "o/oauth2/v2/auth",
                  "oauth2/authorize"}
 # Query parameters the sandboxes read as numbers, lists or names, all of the wrong type.
 WRONG_PARAMS = ("limit=abc&count=-x&offset=x&pageSize=NaN&pageToken=%00&fields=%7B%7D%2C&readMask=,&action=x"

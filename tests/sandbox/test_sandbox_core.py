@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.urls import clear_url_caches
 
 from connections.platforms.base import PartnerError, get_connector, partner_base_url
+from recovery.failures import classify_failure
 from sandbox import faults
-from sandbox.core import sandbox_link_connection
+from sandbox.bridge import link_to_sandbox
 from sandbox.models import SandboxAccount, SandboxFault, SandboxRequest, SandboxToken
 from tests.factories import ConnectionFactory
 from tests.sandbox.sandbox_helpers import consent_page, linked_connection
@@ -67,13 +68,13 @@ def test_token_faults_spare_tokens_issued_after_them(sandbox):
     connection = linked_connection("meta", account_type="facebook_page", external_account_id="503")
     old_token = connection.access_token
     faults.set_fault("meta", faults.REVOKE_TOKEN, account_id="503")
-    sandbox_link_connection(connection)  # the user reconnected: a fresh token
+    link_to_sandbox(connection)  # the user reconnected: a fresh token
 
     assert get_connector(connection).ping().account_id == "503"
     connection.access_token = old_token
     with pytest.raises(PartnerError) as caught:
         get_connector(connection).ping()
-    assert caught.value.classify().code.value == "AUTH_REVOKED"
+    assert classify_failure(caught.value).code.value == "AUTH_REVOKED"
 
 
 def test_an_account_flagged_deleted_answers_not_found(sandbox):
@@ -81,7 +82,7 @@ def test_an_account_flagged_deleted_answers_not_found(sandbox):
     SandboxAccount.objects.filter(account_id="504").update(deleted=True)
     with pytest.raises(PartnerError) as caught:
         get_connector(connection).ping()
-    assert caught.value.classify().code.value == "RESOURCE_NOT_FOUND"
+    assert classify_failure(caught.value).code.value == "RESOURCE_NOT_FOUND"
 
 
 def test_request_log_names_the_fault_that_answered(sandbox):
@@ -136,7 +137,7 @@ def test_a_fault_set_by_the_command_answers_the_connector_until_the_command_clea
     with pytest.raises(PartnerError) as caught:
         get_connector(connection).ping()
     assert caught.value.body["error"]["error_subcode"] == 458
-    assert caught.value.classify().code.value == "AUTH_REVOKED"
+    assert classify_failure(caught.value).code.value == "AUTH_REVOKED"
 
     call_command("sandbox_fault", "clear", "meta", "--account", "601", stdout=StringIO())
     assert get_connector(connection).ping().account_id == "601"
@@ -145,7 +146,7 @@ def test_a_fault_set_by_the_command_answers_the_connector_until_the_command_clea
                  stdout=StringIO())  # the whole platform, once
     with pytest.raises(PartnerError) as caught:
         get_connector(connection).ping()
-    assert caught.value.status == 503 and caught.value.classify().code.value == "PARTNER_5XX"
+    assert caught.value.status == 503 and classify_failure(caught.value).code.value == "PARTNER_5XX"
     assert get_connector(connection).ping().account_id == "601"
 
 
@@ -163,7 +164,7 @@ def test_a_fault_added_in_the_admin_answers_the_connector_until_it_is_deleted(sa
     assert response.status_code == 302
     with pytest.raises(PartnerError) as caught:
         get_connector(connection).ping()
-    assert caught.value.status == 429 and caught.value.classify().retry_after_s == 30
+    assert caught.value.status == 429 and classify_failure(caught.value).retry_after_s == 30
 
     fault = SandboxFault.objects.get()
     assert client.post(f"/admin/sandbox/sandboxfault/{fault.pk}/delete/", {"post": "yes"}).status_code == 302
@@ -179,7 +180,7 @@ def test_a_usage_throttle_the_partner_does_not_have_is_refused(db):
 
 
 def test_consent_page_refuses_an_unknown_app(sandbox):
-    response = requests.get(f"{sandbox}/sandbox/meta/v21.0/dialog/oauth",
+    response = requests.get(f"{sandbox}/sandbox/meta/v26.0/dialog/oauth",
                             params={"client_id": "999", "redirect_uri": "https://x.example/cb", "state": "s"})
     assert response.status_code == 400 and "is not valid" in response.text
 
@@ -211,7 +212,7 @@ def test_connectors_use_the_real_hosts_unless_the_sandbox_is_on(settings):
 def test_sandbox_urls_are_not_mounted_when_disabled(client, settings, db):
     import config.urls
 
-    paths = ["/sandbox/meta/v21.0/me", "/sandbox/gbp/o/oauth2/v2/auth?client_id=x", "/sandbox/tiktok/v2/oauth/token/",
+    paths = ["/sandbox/meta/v26.0/me", "/sandbox/gbp/o/oauth2/v2/auth?client_id=x", "/sandbox/tiktok/v2/oauth/token/",
              "/sandbox/mailchimp/3.0/ping", "/sandbox/media/a.png"]
     settings.SANDBOX_ENABLED = False
     try:
@@ -224,13 +225,13 @@ def test_sandbox_urls_are_not_mounted_when_disabled(client, settings, db):
         settings.SANDBOX_ENABLED = True
         importlib.reload(config.urls)
         clear_url_caches()
-    assert client.get("/sandbox/meta/v21.0/me").status_code == 400  # Meta's invalid-token answer
+    assert client.get("/sandbox/meta/v26.0/me").status_code == 400  # Meta's invalid-token answer
 
 
-def test_sandbox_link_connection_keeps_an_existing_account(db):
+def test_linking_to_the_sandbox_keeps_an_existing_account(db):
     SandboxAccount.objects.create(platform="tiktok", account_id="-000k", name="Kept", restricted=True)
     connection = ConnectionFactory(platform="tiktok", external_account_id="-000k", external_account_name="Other")
-    sandbox_link_connection(connection, scopes=["user.info.basic"])
+    link_to_sandbox(connection, scopes=["user.info.basic"])
     account = SandboxAccount.objects.get(platform="tiktok")
     assert (account.name, account.restricted) == ("Kept", True)
     assert connection.granted_scopes == ["user.info.basic"]

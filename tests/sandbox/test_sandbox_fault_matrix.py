@@ -16,6 +16,7 @@ from connections.platforms import gbp as gbp_connector
 from connections.platforms import tiktok as tiktok_connector
 from connections.platforms.base import PartnerError, get_connector
 from recovery.classifier import classify_system_error
+from recovery.failures import classify_failure
 from sandbox import faults
 from sandbox.models import SandboxRequest
 from tests.factories import PostFactory
@@ -176,7 +177,7 @@ def test_every_fault_is_answered_as_the_partner_would_and_classified(sandbox, te
             get_connector(connection).publish(post)
 
         error = caught.value
-        classified = error.classify()
+        classified = classify_failure(error)
         assert classified.code.value == case.code, (where, error.status, error.body)
         assert SandboxRequest.objects.order_by("-id").first().fault == case.kind, where
         if case.retry_after_s is not None:

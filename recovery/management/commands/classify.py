@@ -4,8 +4,9 @@ Each case is {"platform", "http_status", "headers", "body"} or, for a
 client-side failure, {"platform": "system", "exception": "<dotted class>",
 "message": "..."}. Prints a JSON array in the same order: the classification
 (code, action, retryable, pauses_channel, requires_reauth, retry_after_s,
-user_message, ...) plus the case's `id` when it has one. UNKNOWN partner
-errors are recorded in UnmappedError like any other classification.
+user_message, ...) plus the case's `id` when it has one. Partner cases go
+through the same failure service as the pipeline (recovery.failures), so an
+UNKNOWN one is recorded in UnmappedError for ops like any other.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recovery.classifier import classify_named_system_error, classify_partner_error
+from connections.platforms.base import PartnerError
+from recovery.classifier import classify_named_system_error
+from recovery.failures import classify_failure
 
 
 class Command(BaseCommand):
@@ -66,13 +69,14 @@ def _classify_case(index: int, case) -> dict:
             str(case.get("exception") or ""), str(case.get("message") or ""), platform=platform.strip().lower()
         )
     else:
-        classified = classify_partner_error(
+        answer = PartnerError(
             platform,
             case.get("http_status", case.get("status")),
             case.get("body"),
             case.get("headers") if isinstance(case.get("headers"), dict) else None,
             context=case.get("context") if isinstance(case.get("context"), str) else None,
         )
+        classified = classify_failure(answer)
     result = classified.to_dict()
     if "id" in case:
         result = {"id": case["id"], **result}

@@ -2,7 +2,8 @@
 
 Creates tenant "Demo Co" (slug demo) with users demo-owner and demo-member, an
 ops superuser "ops", one connection per partner account kind, living on the
-sandbox partners, and a few scheduled posts; and, so the posts page, the
+sandbox partners, and a few scheduled posts, all through the product's own
+services (connection_create, post_create); and, so the posts page, the
 paused view and the dead-letter admin show real states at once, two failures
 made by the pipeline's own services: the LinkedIn token expired (the channel
 paused for reconnect, a post waiting for it) and an Instagram image the
@@ -12,7 +13,7 @@ unless SANDBOX_ENABLED is on, which `check --deploy` refuses in production.
 
 Adding a step: write `def seed_<what>(demo: DemoData) -> None` below and
 append it to STEPS. A step finds what earlier steps made on `demo`, and must
-be idempotent itself (get_or_create, never a blind create). Each step runs in
+be idempotent itself (find what exists first, never a blind create). Each step runs in
 its own transaction, so a later step sees the flags an earlier one turned on.
 """
 
@@ -28,11 +29,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import Connection, Membership, Platform, Post, Tenant
+from connections.services import connection_create, post_create
 from recovery.classifier import classify_partner_error
 from recovery.flags import ALL_FLAGS, flag_enable_for_tenant
+from recovery.posts import post_claim
 from recovery.publishing import post_apply_failure
 from sandbox import faults
-from sandbox.core import sandbox_link_connection
+from sandbox.bridge import token_set
+from sandbox.core import sandbox_open_account
 
 TENANT_SLUG = "demo"
 TENANT_NAME = "Demo Co"
@@ -44,8 +48,6 @@ DEMO_LOGINS = [
     ("ops", "ops-admin-pass", None, True),
 ]
 
-# Tokens of a connection not yet linked to its sandbox partner (seed_sandbox_accounts replaces them).
-PLACEHOLDER_TOKEN_PREFIX = "demo-placeholder-"
 # (platform, account_type, external_account_id, external_account_name, granted_scopes)
 DEMO_CONNECTIONS = [
     (Platform.META, "facebook_page", "104000000000001", "Demo Co (Facebook Page)",
@@ -121,40 +123,43 @@ def seed_users(demo: DemoData) -> None:
 
 
 def seed_connections(demo: DemoData) -> None:
-    """One connection per partner account kind, with placeholder tokens until the next step links it."""
+    """One connection per partner account kind, each connected on its sandbox partner (once: existing ones are kept)."""
     for platform, account_type, account_id, name, scopes in DEMO_CONNECTIONS:
-        connection, _ = Connection.objects.get_or_create(
-            tenant=demo.tenant,
-            platform=platform,
-            external_account_id=account_id,
-            defaults={
-                "account_type": account_type,
-                "external_account_name": name,
-                "granted_scopes": scopes,
-                "access_token": f"{PLACEHOLDER_TOKEN_PREFIX}access-{platform}-{account_type or 'account'}",
-                "refresh_token": f"{PLACEHOLDER_TOKEN_PREFIX}refresh-{platform}-{account_type or 'account'}",
-            },
-        )
+        connection = Connection.objects.filter(
+            tenant=demo.tenant, platform=platform, external_account_id=account_id
+        ).first()
+        if connection is None:
+            issued = sandbox_open_account(platform, account_id, name=name, account_type=account_type, scopes=scopes)
+            connection, _ = connection_create(
+                tenant_id=demo.tenant.pk,
+                platform=platform,
+                external_account_id=account_id,
+                external_account_name=name,
+                account_type=account_type,
+                tokens=token_set(issued),
+                actor="system:seed_demo",
+            )
         demo.connections.append(connection)
 
 
-def seed_sandbox_accounts(demo: DemoData) -> None:
-    """Each demo connection lives on its sandbox partner, with tokens it issued (once: linked ones are kept)."""
-    for connection in demo.connections:
-        if connection.access_token.startswith(PLACEHOLDER_TOKEN_PREFIX):
-            sandbox_link_connection(connection)
+def _post(demo: DemoData, platform, account_type, kind, content, media, scheduled_at) -> tuple[Post, bool]:
+    """The demo post with this text on this channel, created through post_create unless it exists; (post, created)."""
+    connection = demo.connection(platform, account_type)
+    existing = Post.objects.filter(tenant=demo.tenant, connection=connection, content=content).first()
+    if existing is not None:
+        return existing, False
+    post = post_create(
+        tenant_id=demo.tenant.pk, connection_id=connection.pk, kind=kind, content=content, media=media,
+        scheduled_at=scheduled_at,
+    )
+    return post, True
 
 
 def seed_posts(demo: DemoData) -> None:
     """A few posts scheduled in the next days (once: an existing post of the same text is kept)."""
     now = timezone.now()
     for platform, account_type, kind, content, media, hours in DEMO_POSTS:
-        post, _ = Post.objects.get_or_create(
-            tenant=demo.tenant,
-            connection=demo.connection(platform, account_type),
-            content=content,
-            defaults={"kind": kind, "media": media, "scheduled_at": now + timedelta(hours=hours)},
-        )
+        post, _ = _post(demo, platform, account_type, kind, content, media, now + timedelta(hours=hours))
         demo.posts.append(post)
 
 
@@ -167,27 +172,18 @@ def seed_flags(demo: DemoData) -> None:
 def _failed_post(demo: DemoData, spec) -> Post | None:
     """The post of `spec`, failed by the partner's answer exactly as a publish job fails it; None if it existed.
 
-    The post is created claimed (publishing, one attempt: the call that failed), and the
-    answer goes through the classifier and recovery.publishing.post_apply_failure, the
-    services the publish job itself calls. Once only: a post that exists already is left
-    as the user or the pipeline left it (reconnected, requeued, published).
+    The post is created (post_create) and claimed for one attempt (post_claim), as the
+    publish job does; then the answer goes through the classifier and
+    recovery.publishing.post_apply_failure, the services the job itself calls. Once only:
+    a post that exists already is left as the user or the pipeline left it (reconnected,
+    requeued, published).
     """
     platform, account_type, kind, content, media, hours, (status, body) = spec
-    post, created = Post.objects.get_or_create(
-        tenant=demo.tenant,
-        connection=demo.connection(platform, account_type),
-        content=content,
-        defaults={
-            "kind": kind,
-            "media": media,
-            "scheduled_at": timezone.now() + timedelta(hours=hours),
-            "status": Post.Status.PUBLISHING,
-            "attempts": 1,
-        },
-    )
+    post, created = _post(demo, platform, account_type, kind, content, media, timezone.now() + timedelta(hours=hours))
     demo.posts.append(post)
     if not created:
         return None
+    post_claim(post)
     post_apply_failure(post.pk, classify_partner_error(platform, status, body))
     return post
 
@@ -213,7 +209,6 @@ STEPS = [
     seed_tenant,
     seed_users,
     seed_connections,
-    seed_sandbox_accounts,
     seed_posts,
     seed_flags,
     seed_expired_linkedin_token,
