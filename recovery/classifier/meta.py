@@ -203,17 +203,12 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
         return _container_status(body) or _challenge(headers)
     code = as_int(error.get("code"))
     subcode = as_int(error.get("error_subcode"))
-    message = " ".join(
-        part
-        for part in (
-            as_str(error.get("message")),
-            as_str(error.get("error_user_title")),
-            as_str(error.get("error_user_msg")),
-        )
-        if part
-    )
+    message = as_str(error.get("message"))
+    user_title, user_message = as_str(error.get("error_user_title")), as_str(error.get("error_user_msg"))
+    if user_title or user_message:
+        message = " ".join(part for part in (message, user_title, user_message) if part)
     match = Match(
-        partner_code="/".join(str(x) for x in (code, subcode) if x is not None),
+        partner_code="/".join(str(x) for x in (code, subcode) if x is not None) if subcode is not None else as_str(code),
         partner_message=short(message),
         missing_scopes=_permission_names(code, message),
     )
@@ -221,7 +216,8 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
     if found == TRANSIENT or (found is None and error.get("is_transient") is True):
         found = E.PARTNER_5XX if status is not None and 500 <= status <= 599 else E.PARTNER_UNAVAILABLE
     match.code = found
-    match.retry_after_s = usage_retry_after(headers)
+    if "x-business-use-case-usage" in headers or "x-ad-account-usage" in headers:
+        match.retry_after_s = usage_retry_after(headers)
     return match
 
 

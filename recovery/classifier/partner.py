@@ -145,18 +145,21 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
     if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], dict):
         decoded = decoded[0]  # a client or a front end wrapped the partner's object in a list
     module = PARTNERS.get(platform)
-    match = _module_match(module, status, decoded, headers, context)
+    match = (module.classify(status, decoded, headers, context) if module is not None else None) or Match()
     if not match.partner_code:
         match = _outside_the_envelope(platform, module, status, decoded, headers, context, match)
-    challenge = bearer_challenge(headers)
-    if not match.missing_scopes:
-        match.missing_scopes = challenge_scopes(challenge)
-    # The resource server's challenge is more specific than a status: it decides
-    # unless the body carried a partner code of its own.
-    from_challenge = challenge_code(challenge)
-    if from_challenge and (match.code is None or not match.partner_code):
-        match.code = from_challenge
-    if match.code is None and not _server_error(status):
+    if "www-authenticate" in headers:
+        challenge = bearer_challenge(headers)
+        if not match.missing_scopes:
+            match.missing_scopes = challenge_scopes(challenge)
+        # The resource server's challenge is more specific than a status: it decides
+        # unless the body carried a partner code of its own.
+        from_challenge = challenge_code(challenge)
+        if from_challenge and (match.code is None or not match.partner_code):
+            match.code = from_challenge
+    if match.code is None and match.partner_code and not _server_error(status):
+        # The envelope named a code no rule knows: the partner's words may still say what it is.
+        # (Without a partner code, step 3 has already read them.)
         match.code = partner_wording(platform, readable_text(decoded))
     if match.code is None and status == 403 and not isinstance(decoded, (dict, list)):
         match.code = BARE_403.get(platform, ErrorCode.PARTNER_UNAVAILABLE)
@@ -167,13 +170,6 @@ def _partner_match(platform: str, status: int | None, body: Any, headers: Header
     if match.retry_after_s is not None and match.retry_after_s < 0:
         match.retry_after_s = None
     return match
-
-
-def _module_match(module, status: int | None, decoded: Any, headers: Headers, context: str | None) -> Match:
-    """The partner module's reading of the body."""
-    if module is None:
-        return Match()
-    return module.classify(status, decoded, headers, context) or Match()
 
 
 def _outside_the_envelope(platform, module, status, decoded, headers, context, match: Match) -> Match:
@@ -193,7 +189,7 @@ def _outside_the_envelope(platform, module, status, decoded, headers, context, m
                     # failure may be lost, but the partner's words about it are still there.
                     found.code = partner_wording(platform, readable_text(text)) or found.code
                 return found
-    if not _server_error(status):
+    if match.code not in _REAUTH_OR_RESTRICTED and not _server_error(status):
         text = readable_text(decoded)
         worded = partner_wording(platform, text)
         if worded is not None:

@@ -7,6 +7,7 @@ types), not recognise the corpus' particular bodies.
 
 import html
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -15,6 +16,7 @@ import pytest
 from connections.platforms.base import PartnerError
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
 from recovery.classifier.parsing import parse_retry_after, seconds_until_next_utc_midnight
+from recovery.classifier.wording import _WORDS, WORDING
 from recovery.failures import classify_failure
 from recovery.models import UnmappedError
 from recovery.taxonomy import ErrorCode as E
@@ -468,3 +470,12 @@ def test_a_403_in_the_partners_permission_words_is_never_retried(platform, words
     body = {"text": words, "html": f"<html><body><p>{html.escape(words)}</p></body></html>", "bytes": words.encode()}[shape]
     classified = classify_partner_error(platform, 403, body)
     assert classified.code is E.PERMISSION_INSUFFICIENT and not classified.retryable
+
+
+def test_word_patterns_are_written_in_lower_case():
+    # wording.py matches word families against the lower-cased text (faster than IGNORECASE):
+    # an upper-case letter in one of them would never match.
+    for platform, families in WORDING.items():
+        for _code, kind, pattern in families:
+            literal = re.sub(r"\\.", "", pattern.pattern)
+            assert kind != _WORDS or literal == literal.lower(), (platform, pattern.pattern)
