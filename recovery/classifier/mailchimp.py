@@ -1,10 +1,10 @@
 """Mailchimp Marketing API v3: error rules.
 
-Body (docs/classifier.md, docs/partners/errors.md §5; Mailchimp "Errors" glossary): RFC 7807 problem+json
-{"type", "title", "status", "detail", "instance", "errors"?}. The `type` URL has
-changed over the years and is sometimes absent, so rules match `title` and
-`status`, never `type`. A /batches result wraps the same problem as a JSON string
-in `response`.
+Body (docs/classifier.md, docs/partners/errors.md §5; Mailchimp "Errors"
+glossary): RFC 7807 problem+json {"type", "title", "status", "detail",
+"instance", "errors"?}. The `type` URL has changed over the years and is
+sometimes absent, so rules match `title` and `status`, never `type`. A /batches
+result wraps the same problem as a JSON string in `response`.
 
 Rules, first match wins:
 1. Titles from `_TITLES` (compared case- and space-insensitively): every title of
@@ -70,7 +70,7 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
         title = " ".join(as_str(body.get("title")).split())
         detail = as_str(body.get("detail"))
         match = Match(partner_code=title, partner_message=short(detail or title))
-        match.code = _rule(title.lower(), detail, _field_messages(body))
+        match.code = _rule(title.lower(), detail, body)
         return match
     return None
 
@@ -80,12 +80,12 @@ def from_fields(fields: dict[str, list]) -> dict:
     return {key: values[0] for key, values in fields.items()}
 
 
-def _rule(title: str, detail: str, field_messages: str) -> E | None:
+def _rule(title: str, detail: str, body: dict) -> E | None:
     if _SIGNUP_THROTTLE.search(detail):
         return E.QUOTA_EXCEEDED
     if _WEBHOOK_CHECK.search(detail):
         return E.WEBHOOK_FAILURE
-    if title == "invalid resource" and _ALREADY_MEMBER.search(field_messages):
+    if title == "invalid resource" and _ALREADY_MEMBER.search(_field_messages(body)):
         return E.CONFLICT
     return _TITLES.get(title)
 
