@@ -46,9 +46,18 @@ def test_the_metrics_endpoint_takes_the_api_token_and_refuses_anyone_else(settin
     "/django-rq/workers/99/",
     "/django-rq/schedulers/99/",
     "/admin/django_rq/dashboard/queues/99/empty/",
+    "/django-rq/schedulers/0/",
+    "/admin/django_rq/dashboard/0/delete/",
+    "/admin/django_rq/dashboard/0/change/",
+    "/admin/django_rq/dashboard/0/history/",
+    "/admin/django_rq/dashboard/0/",
 ])
 def test_django_rq_pages_for_something_that_does_not_exist_answer_404(staff, path):
     assert staff.get(path).status_code == 404
+
+
+def test_the_admins_rq_dashboard_still_opens(staff):
+    assert staff.get("/admin/django_rq/dashboard/").status_code == 200
 
 
 def test_a_stats_token_of_any_characters_is_refused_not_a_crash(db):
