@@ -3,15 +3,25 @@
 Every URL pattern the resolver knows (the product's pages, the admin, django-rq's dashboard and
 every sandbox partner route) is walked, and hypothesis builds requests for it: a path its
 pattern matches (arbitrary text where the pattern takes any, NUL bytes included), any method,
-arbitrary query parameters, and a body that is a form, JSON (up to thousands of levels deep),
-or bytes. The answer may be anything but a server error. The sandbox partners must answer the
-way the partner would: a 4xx of theirs is JSON (the consent pages answer with HTML, as the
-partners' own pages do).
+arbitrary query parameters, and a body that is a form, JSON (up to 100,000 levels deep),
+or bytes; as an anonymous visitor, a tenant's owner and a staff operator. The answer may be
+anything but a server error. The sandbox partners must answer the way the partner would: a 4xx
+of theirs is JSON (the consent pages answer with HTML, as the partners' own pages do).
+
+Requests are made in process (Django's test client) with the database in autocommit, as in
+production, so a failed statement fails only its own request. 300 examples a property, a fixed
+seed (the same run every time; a failure found once is found again): about 15 s.
+
+What it found, and what answers now: NUL bytes in sandbox paths and fields (PostgreSQL refused
+them: 500; now the partner's 400), JSON nested past the parser's depth (RecursionError: 500; now
+the partner's 400), django-rq's pages for a queue, worker, scheduler or job that does not exist
+(500; now 404). The admin's NUL cases, which random draws rarely reach, are enumerated below.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
@@ -83,8 +93,6 @@ def bodies(draw):
     if kind == "none":
         return None, None
     if kind == "form":
-        from urllib.parse import urlencode
-
         return urlencode(draw(FORMS)).encode(), "application/x-www-form-urlencoded"
     if kind == "json":
         return json.dumps(draw(JSON_VALUES)).encode(), "application/json"
@@ -105,8 +113,6 @@ def requests_for(draw, patterns):
 
 
 def _send(client: Client, method, path, query, body, content_type, **headers):
-    from urllib.parse import quote, urlencode
-
     url = quote(path, safe="/:@!$&'()*+,;=-._~")
     if query:
         url += "?" + urlencode(query)
