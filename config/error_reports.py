@@ -21,7 +21,9 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote, quote_plus
 
-from django.http import HttpRequest
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from config.redaction import MASK, is_secret_key, mask_known, mask_text
@@ -32,7 +34,7 @@ def _parameter_lists(request: HttpRequest) -> list[tuple[str, list[str]]]:
     pairs = list(request.GET.lists())
     try:
         pairs += list(request.POST.lists())
-    except Exception:  # noqa: BLE001 (a broken multipart body or one too big: its fields are not shown either)
+    except (MultiPartParserError, SuspiciousOperation, UnreadablePostError):  # unreadable: its fields show nowhere
         pass
     return pairs
 
