@@ -11,14 +11,36 @@ page that offers the reconnect.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from connections.models import Connection, Membership, Post, Tenant
+
+# Who may reconnect a channel, make reconnect links and choose what happens to missed posts
+# (docs/reconnect.md): a tenant's owners and admins. Members see the banner and are told to ask one.
+RECONNECT_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+_ROLE_CACHE_ATTR = "_connections_role_cache"
 
 
 def tenant_for_user(user) -> Tenant | None:
     """The tenant the user acts in: their first membership; None for anonymous or membership-less users."""
     return Membership.objects.tenant_of(user)
+
+
+def role_for_user(user) -> str | None:
+    """The user's role in their tenant (Membership.Role), None without a tenant. Read once per request."""
+    tenant = tenant_for_user(user)
+    if tenant is None:
+        return None
+    if not hasattr(user, _ROLE_CACHE_ATTR):
+        role = Membership.objects.filter(user_id=user.pk, tenant=tenant).values_list("role", flat=True).first()
+        setattr(user, _ROLE_CACHE_ATTR, role)
+    return getattr(user, _ROLE_CACHE_ATTR)
+
+
+def can_reconnect(user) -> bool:
+    """Whether the user may reconnect their tenant's channels and choose what happens to missed posts."""
+    return role_for_user(user) in RECONNECT_ROLES
 
 
 def connections_for_user(user):
@@ -35,6 +57,18 @@ def get_connection_for_user(user, pk) -> Connection:
         return connections_for_user(user).get(pk=pk)
     except (Connection.DoesNotExist, ValueError, TypeError):
         raise Http404("No such connection.") from None
+
+
+def get_connection_to_reconnect(user, pk) -> Connection:
+    """The connection `pk` of the user's tenant, for a reconnect or a backfill choice.
+
+    Http404 if it is missing or another tenant's; PermissionDenied (403) if the user's role may not
+    reconnect (a member: they see the channel, and are told to ask an owner or admin).
+    """
+    connection = get_connection_for_user(user, pk)
+    if not can_reconnect(user):
+        raise PermissionDenied("Only the workspace's owners and admins can reconnect a channel.")
+    return connection
 
 
 def posts_for_user(user):

@@ -43,7 +43,7 @@ def test_seed_demo_creates_the_demo_tenant_its_logins_connections_and_posts():
     kinds = sorted((c.platform, c.account_type) for c in connections_for_user(owner))
     assert kinds == [
         ("gbp", ""),
-        ("linkedin", ""),
+        ("linkedin", "organization"),
         ("mailchimp", ""),
         ("meta", "facebook_page"),
         ("meta", "instagram_business"),
