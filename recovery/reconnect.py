@@ -167,12 +167,11 @@ def missing_permissions(connection: Connection) -> list[Permission]:
     then asks the user to approve everything.
     """
     granted = granted_scope_set(connection)
-    wanted = _dedupe([*recorded_missing_scopes(connection), *(s for s in scopes_for_reconnect(connection))])
+    recorded = recorded_missing_scopes(connection)  # the partner refused them, whatever the grant says
+    wanted = _dedupe([*recorded, *(s for s in scopes_for_reconnect(connection) if s not in granted)])
     profile = profile_for_connection(connection)
     permissions = []
     for scope in wanted:
-        if scope in granted:
-            continue
         uses = []
         if profile is not None:
             for capability in CAPABILITY_NAMES:
