@@ -12,7 +12,6 @@ from connections.capabilities import check_post
 from connections.channels import channel_label
 from connections.models import Post
 from recovery.backfill import Choice
-from recovery.taxonomy import ErrorCode
 
 # The kinds whose one media URL is a video (the others: an image, or a link for a text post).
 VIDEO_KINDS = (Post.Kind.VIDEO, Post.Kind.REEL)
@@ -87,8 +86,6 @@ class PostForm(forms.Form):
         failure = check_post(fields, cleaned["channel"])
         if failure is not None:
             message = failure.partner_message or failure.entry.happened
-            if failure.code == ErrorCode.PERMISSION_INSUFFICIENT:
-                message = f"{message} Reconnect it on the Channels page first."
             raise forms.ValidationError(message, code=failure.code.value.lower())
         return cleaned
 

@@ -29,7 +29,7 @@ from tests.connections.reconnect_helpers import (
     wizard,
 )
 from tests.recovery.pipeline_helpers import page_connection, run_publish_worker
-from tests.sandbox.sandbox_helpers import consent, linked_connection
+from tests.sandbox.sandbox_helpers import linked_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
