@@ -12,9 +12,10 @@ page that offers the reconnect.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404
 
-from connections.models import Connection, Membership, Post, Tenant
+from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
 
 # Who may reconnect a channel, make reconnect links and choose what happens to missed posts
 # (docs/reconnect.md): a tenant's owners and admins. Members see the banner and are told to ask one.
@@ -49,6 +50,26 @@ def connections_for_user(user):
     if tenant is None:
         return Connection.objects.none()
     return Connection.objects.filter(tenant=tenant).without_tokens().order_by("platform", "external_account_name", "pk")
+
+
+def channels_for_user(user):
+    """The channels page's rows: connections_for_user, each with `last_ping_ok` (its latest successful ping),
+    `last_published` (its latest published post) and `waiting` (its posts waiting_reconnect). One query."""
+    last_ping_ok = (
+        ConnectionAudit.objects.filter(connection_id=OuterRef("pk"), action=ConnectionAudit.Action.PING_OK)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    last_published = (
+        Post.objects.filter(connection_id=OuterRef("pk"), status=Post.Status.PUBLISHED)
+        .order_by("-published_at")
+        .values("published_at")[:1]
+    )
+    return connections_for_user(user).annotate(
+        last_ping_ok=Subquery(last_ping_ok),
+        last_published=Subquery(last_published),
+        waiting=Count("posts", filter=Q(posts__status=Post.Status.WAITING_RECONNECT)),
+    )
 
 
 def get_connection_for_user(user, pk) -> Connection:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.redaction import mask_text
 from connections.channels import account_name, channel_label, health_words, network_name, status_words
 from connections.forms import BackfillForm, PostForm
-from connections.models import Connection, ConnectionAudit, Post
+from connections.models import Connection, Post
 from connections.queries import (
+    channels_for_user,
     connections_for_user,
     get_connection_to_reconnect,
     get_post_for_user,
@@ -27,7 +28,7 @@ from connections.queries import (
     tenant_for_user,
 )
 from connections.services import post_create
-from recovery.attention import pause_words_for
+from recovery.attention import PAUSED, AttentionItem, attention_items, pause_words_for
 from recovery.backfill import BackfillError, backfill_choose, backfill_posts
 from recovery.posts import post_confirm_published, post_fix_and_reschedule, post_publish_again
 from recovery.publishing import UNCONFIRMED_MESSAGE
@@ -281,40 +282,28 @@ class ChannelRow:
 @require_GET
 def channel_list(request):
     """Every channel of the tenant: network, account, status, health, last good check, token expiry, Reconnect."""
-    last_ping_ok = ConnectionAudit.objects.filter(
-        connection_id=OuterRef("pk"), action=ConnectionAudit.Action.PING_OK
-    ).order_by("-created_at").values("created_at")[:1]
-    last_published = (
-        Post.objects.filter(connection_id=OuterRef("pk"), status=Post.Status.PUBLISHED)
-        .order_by("-published_at").values("published_at")[:1]
+    tenant = tenant_for_user(request.user)
+    items = attention_items(tenant.pk) if tenant else []
+    paused = {item.connection_id: item for item in items if item.kind == PAUSED}
+    rows = [_channel_row(connection, paused.get(connection.pk)) for connection in channels_for_user(request.user)]
+    # The banner shows the same items: handed over, so they are read once.
+    return render(request, "connections/channels.html", {"rows": rows, "attention_items": items})
+
+
+def _channel_row(connection: Connection, pause: AttentionItem | None) -> ChannelRow:
+    checks = [at for at in (connection.last_ping_ok, connection.last_published) if at]
+    return ChannelRow(
+        connection=connection,
+        network=network_name(connection),
+        account=account_name(connection),
+        status=status_words(connection),
+        health=health_words(connection),
+        last_ok_at=max(checks) if checks else None,
+        waiting_posts=connection.waiting,
+        offers_reconnect=pause.offers_reconnect if pause else connection.status == Connection.Status.REVOKED,
+        reason=pause.reason if pause else "",
+        todo=pause.todo if pause else "",
     )
-    connections = connections_for_user(request.user).annotate(
-        last_ping_ok=Subquery(last_ping_ok),
-        last_published=Subquery(last_published),
-        waiting=Count("posts", filter=Q(posts__status=Post.Status.WAITING_RECONNECT)),
-    )
-    rows = []
-    for connection in connections:
-        offers, reason, todo = False, "", ""
-        if connection.is_paused:
-            words = pause_words_for(connection)
-            offers, reason, todo = words.reconnect_fixes_it, words.reason, words.todo
-        elif connection.status == Connection.Status.REVOKED:
-            offers = True
-        checks = [at for at in (connection.last_ping_ok, connection.last_published) if at]
-        rows.append(ChannelRow(
-            connection=connection,
-            network=network_name(connection),
-            account=account_name(connection),
-            status=status_words(connection),
-            health=health_words(connection),
-            last_ok_at=max(checks) if checks else None,
-            waiting_posts=connection.waiting,
-            offers_reconnect=offers,
-            reason=reason,
-            todo=todo,
-        ))
-    return render(request, "connections/channels.html", {"rows": rows})
 
 
 @login_required

@@ -219,3 +219,22 @@ def test_a_channel_missing_a_permission_is_refused_by_the_guard_with_what_to_do(
 
     assert "lacks the permissions pages_manage_posts, pages_read_engagement" in body and "reconnect it" in body
     assert not Post.objects.exists()
+
+
+def test_the_channels_page_costs_the_same_queries_for_six_channels_and_for_sixteen(
+    client, owner, tenant, channels, django_assert_num_queries
+):
+    client.force_login(owner)
+    client.get("/channels/")  # warm the session
+
+    # session, user, tenant, the attention items (paused with who paused them, their waiting posts, missed
+    # posts: read once for the rows and the banner), the channels with their checks, the user's role
+    with django_assert_num_queries(8) as few:
+        client.get("/channels/")
+    for n in range(10):
+        connection = ConnectionFactory(tenant=tenant, platform="tiktok", external_account_name=f"@more{n}")
+        if n % 2:
+            auto_pause_connection(tenant.pk, connection.pk, "AUTH_REVOKED")
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get("/channels/")
+    assert len(response.context["rows"]) == 16
