@@ -10,7 +10,7 @@ from connections.capabilities import profile_for_connection
 from connections.models import Connection, ConnectionAudit, Post
 from recovery.autopause import auto_pause_connection
 from recovery.deadletter import dead_letter_create
-from recovery.models import DeadLetter
+from recovery.models import DeadLetter, ReconnectLink
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from tests.factories import ConnectionAuditFactory, ConnectionFactory, PostFactory
 
@@ -238,3 +238,20 @@ def test_the_channels_page_costs_the_same_queries_for_six_channels_and_for_sixte
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get("/channels/")
     assert len(response.context["rows"]) == 16
+
+
+def test_a_channel_ops_paused_cannot_be_undone_by_a_reconnect(client, owner, tenant, channels):
+    page = channels["page"]
+    auto_pause_connection(tenant.pk, page.pk, "ACCOUNT_RESTRICTED", actor="ops:alice",
+                          audit_action=ConnectionAudit.Action.PAUSE)
+    client.force_login(owner)
+
+    banner = client.get("/channels/").content.decode()
+    response = client.post(reverse("connections:reconnect", args=[page.pk]), follow=True)
+
+    assert "Facebook Page: Acme Bakery was paused by our support team" in banner
+    assert reverse("connections:reconnect", args=[page.pk]) not in banner
+    assert "was paused by our support team; they will resume it." in response.content.decode()
+    assert not ReconnectLink.objects.exists()
+    page.refresh_from_db()
+    assert page.is_paused
