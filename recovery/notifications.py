@@ -31,6 +31,7 @@ from django.urls import reverse
 from connections.channels import channel_label
 from connections.models import Connection, Membership
 from recovery.attention import pause_words_for
+from recovery.policies import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ def channels_page_url() -> str:
 
 
 def _enqueue(job: str, *args) -> None:
-    django_rq.get_queue(MAIL_QUEUE).enqueue(job, *args, description=f"{job.rsplit('.', 1)[-1]}{args}")
+    # The policies' cached Redis client: a pause sits on the publish path, and django_rq.get_queue() alone
+    # would open a new connection on every call.
+    queue = django_rq.get_queue(MAIL_QUEUE, connection=get_redis())
+    queue.enqueue(job, *args, description=f"{job.rsplit('.', 1)[-1]}{args}")
 
 
 def notify_connection_paused(connection_id: int, paused_at: datetime) -> None:
