@@ -8,7 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("django-rq/", include("django_rq.urls")),
-    path("posts/", include("connections.urls", namespace="connections")),
+    path("", include("connections.urls", namespace="connections")),
 ]
 
 if settings.SANDBOX_ENABLED:

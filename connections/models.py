@@ -106,6 +106,9 @@ class Connection(models.Model):
     account_type = models.CharField(max_length=40, blank=True)
     external_account_id = models.CharField(max_length=200)
     external_account_name = models.CharField(max_length=300, blank=True)
+    # The email address the user signed in to the partner with, where the partner tells us (Google, with the
+    # `email` scope): sent as the account hint (login_hint) on a reconnect, so the same account is preselected.
+    account_email = models.EmailField(blank=True)
     granted_scopes = models.JSONField(default=list, blank=True)
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
@@ -216,6 +219,8 @@ class Post(models.Model):
         UNCONFIRMED = "unconfirmed", "Outcome unknown"
         FAILED = "failed", "Failed"
         DEAD = "dead", "Dead-lettered"
+        # Came due while its channel was paused, and the user chose not to send it (recovery.backfill).
+        SKIPPED = "skipped", "Skipped"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="posts")
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="posts")
@@ -233,6 +238,11 @@ class Post(models.Model):
     # Sent to partners that accept one, and used to find a post whose publish outcome is unknown.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Who chose to skip it after a pause (recovery.backfill), and when.
+    skipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    skipped_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -45,6 +45,7 @@ def connection_create(
     tokens: TokenSet,
     external_account_name: str = "",
     account_type: str = "",
+    account_email: str = "",
     actor: str = "system",
 ) -> tuple[Connection, bool]:
     """Connect the tenant to a partner account with the tokens the partner issued; returns (connection, created).
@@ -52,6 +53,8 @@ def connection_create(
     - An account the tenant has connected already is returned untouched (created=False):
       bringing an existing connection back is the reconnect flow's job.
     - One transaction: the row (tokens encrypted, scopes as granted) and a `connect` audit row.
+    - `account_email`: the signed-in account's email where the partner gives it (Google), the
+      account hint of a later reconnect.
     """
     with transaction.atomic():
         connection, created = Connection.objects.get_or_create(
@@ -60,6 +63,7 @@ def connection_create(
             external_account_id=external_account_id,
             defaults={
                 "account_type": account_type,
+                "account_email": account_email,
                 "external_account_name": external_account_name,
                 "granted_scopes": list(tokens.scopes),
                 "access_token": tokens.access_token,
@@ -83,6 +87,7 @@ def connection_store_tokens(
     action: str,
     actor: str = "system",
     granted_scopes: list[str] | None = None,
+    account_email: str = "",
     details: dict | None = None,
 ) -> Connection:
     """Store new tokens on the tenant's connection and audit it (`action`: refresh, reconnect...).
@@ -90,6 +95,8 @@ def connection_store_tokens(
     - An empty refresh token in `tokens` keeps the stored one, and so does its expiry.
     - The recorded grant becomes `granted_scopes` when given (what the caller checked the partner
       granted), else `tokens.scopes` when the partner reported any, else it is kept.
+    - `account_email` (the signed-in account's email, where the partner gives one) replaces the
+      stored one; empty keeps it.
     - One transaction, the row locked: one writer at a time, and the audit row with it.
     - ConnectionNotFound when the connection is not the tenant's.
     """
@@ -109,6 +116,9 @@ def connection_store_tokens(
         if scopes is not None:
             connection.granted_scopes = list(scopes)
             fields.append("granted_scopes")
+        if account_email:
+            connection.account_email = account_email
+            fields.append("account_email")
         connection.save(update_fields=fields)
         ConnectionAudit.objects.create(
             connection=connection, action=action, details={**_token_facts(tokens), **(details or {})}, actor=actor

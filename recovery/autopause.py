@@ -32,6 +32,7 @@ from django.utils import timezone
 from connections.capabilities import profile_for_connection
 from connections.models import Connection, ConnectionAudit
 from connections.services import ConnectionNotFound
+from recovery.notifications import notify_connection_back, notify_connection_paused
 from recovery.posts import posts_release_waiting, waiting_post_ids
 from recovery.taxonomy import TAXONOMY, ErrorCode, TaxonomyEntry, get_taxonomy_entry
 
@@ -149,7 +150,9 @@ def auto_pause_connection(
       and exactly one audit row (`audit_action`), all in one transaction;
     - a connection that is not active is left exactly as it is (changed=False);
     - ConnectionNotFound when the connection is not the tenant's;
-    - its posts are not touched: they wait for the resume.
+    - its posts are not touched: they wait for the resume;
+    - a pause that changed the connection mails the tenant's owners and admins once it commits
+      (recovery.notifications).
     """
     pause_reason = _as_pause_reason(reason)
     now = timezone.now()
@@ -171,6 +174,7 @@ def auto_pause_connection(
     if connection is None:
         # Nothing written: not active (paused already, maybe by another worker a moment ago), or not the tenant's.
         return PauseResult(_tenant_connection(tenant_id, connection_id), changed=False)
+    notify_connection_paused(connection_id, now)  # one mail per pause, once it commits
     logger.info(
         "connection paused",
         extra={
@@ -260,7 +264,8 @@ def resume_connection(
       same transaction (recovery.posts.posts_release_waiting: due ones
       are enqueued once it commits); `waiting_post_ids` lists them. With
       release_waiting_posts=False they keep waiting, for a caller that lets
-      the user choose what to send (backfill).
+      the user choose what to send (backfill);
+    - the tenant's owners and admins are mailed once that it is back (recovery.notifications).
     """
     actor = actor or "system"
     with transaction.atomic():
@@ -282,6 +287,7 @@ def resume_connection(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )
         waiting = posts_release_waiting(connection.pk) if release_waiting_posts else waiting_post_ids(connection.pk)
+        notify_connection_back(connection.pk)  # the owners and admins are told once, when it commits
     logger.info(
         "connection resumed",
         extra={
@@ -361,6 +367,14 @@ def scopes_to_request(connection) -> list[str]:
     """
     profile = profile_for_connection(connection)
     wanted = profile.all_scopes() if profile else []
+    for scope in recorded_missing_scopes(connection):
+        if scope not in wanted:
+            wanted.append(scope)
+    return wanted
+
+
+def recorded_missing_scopes(connection) -> list[str]:
+    """The scopes the latest `scopes_missing` audit row recorded, unless a resume or reconnect came after it."""
     latest = (
         ConnectionAudit.objects.filter(
             connection_id=connection.pk,
@@ -374,7 +388,5 @@ def scopes_to_request(connection) -> list[str]:
         .first()
     )
     if latest is not None and latest.action == ConnectionAudit.Action.SCOPES_MISSING:
-        for scope in latest.details.get("missing_scopes", []):
-            if scope not in wanted:
-                wanted.append(scope)
-    return wanted
+        return list(latest.details.get("missing_scopes", []))
+    return []

@@ -11,6 +11,7 @@ import logging
 
 from django.db import close_old_connections
 
+from recovery.notifications import connection_back_mail_send, connection_pause_mail_send
 from recovery.publishing import post_publish, post_recover_abandoned, post_recover_when_lease_ends
 from recovery.sweeper import posts_enqueue_due, posts_sweep
 
@@ -56,3 +57,15 @@ def posts_sweep_job() -> dict:
     """Cron: recover abandoned publishes and re-enqueue lost jobs (recovery.sweeper.posts_sweep)."""
     close_old_connections()
     return posts_sweep()
+
+
+def connection_pause_mail_job(connection_id: int, paused_at: str) -> int:
+    """Mail the tenant's owners and admins about one pause (recovery.notifications.connection_pause_mail_send)."""
+    close_old_connections()
+    return connection_pause_mail_send(connection_id, paused_at)
+
+
+def connection_back_mail_job(connection_id: int) -> int:
+    """Mail the tenant's owners and admins that a channel is back (recovery.notifications.connection_back_mail_send)."""
+    close_old_connections()
+    return connection_back_mail_send(connection_id)

@@ -240,3 +240,29 @@ class UnmappedError(models.Model):
 
     def __str__(self):
         return f"{self.platform} {self.http_status} {self.signature[:10]} x{self.count}"
+
+
+class ReconnectLink(models.Model):
+    """One Reconnect click: the nonce its signed OAuth state carries, and whether a callback used it.
+
+    recovery.reconnect issues one per click and marks it used with a conditional UPDATE on the
+    callback, so a link works once, for the user, tenant and connection it was made for.
+    """
+
+    nonce = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey("connections.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="reconnect_links")
+    scopes = models.JSONField(default=list, blank=True)  # what the partner was asked for
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Clearing out old links: by age.
+            models.Index(fields=["created_at"], name="reconnect_link_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"Reconnect link for connection {self.connection_id} ({'used' if self.used_at else 'unused'})"

@@ -8,6 +8,7 @@
 - `post_publish_again` / `post_confirm_published`: the user's answer about an
   unconfirmed post.
 - `post_requeue_dead`: the dead-letter queue's requeue of a dead post.
+- `post_fix_and_reschedule`: the user edited a post that failed on its content and schedules it again.
 
 Each change is one conditional UPDATE (a post in another state is left alone),
 and a job is enqueued only once the change commits.
@@ -23,6 +24,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from connections.models import Post
+from recovery.deadletter import dead_letter_resolve
+from recovery.models import DeadLetter
 from recovery.publish_queue import enqueue_post_publish
 from recovery.taxonomy import ErrorCode
 
@@ -135,3 +138,27 @@ def post_confirm_published(post: Post, actor: str) -> bool:
 def post_requeue_dead(letter) -> None:
     """The dead-letter queue's requeue of a post_publish letter: the dead post goes back to scheduled, fresh retries."""
     _send_again(letter.post_id, letter.tenant_id, Post.Status.DEAD, forget_error=False)
+
+
+def post_fix_and_reschedule(post: Post, *, connection_id: int, kind: str, content: str, media: list, scheduled_at,
+                            user) -> bool:
+    """The user edited a post that failed (dead or failed) and schedules it again; False if it is no longer failed.
+
+    - One conditional UPDATE: the new content and time, the chosen channel (its tenant's: the database
+      refuses another's), a fresh set of retries, the old error cleared. The due-post enqueuer sends it.
+    - Its open dead letters are resolved by the user: ops need not requeue what the user fixed.
+    - Whether the channel can publish it is the caller's question first (the form's capability guard).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Post.objects.filter(pk=post.pk, status__in=[Post.Status.DEAD, Post.Status.FAILED]).update(
+            connection_id=connection_id, kind=kind, content=content, media=list(media), scheduled_at=scheduled_at,
+            status=Post.Status.SCHEDULED, attempts=0, next_attempt_at=None, last_error_code="", last_error_message="",
+            updated_at=now,
+        )
+        if updated:
+            letters = DeadLetter.objects.filter(post_id=post.pk, status=DeadLetter.Status.OPEN).values_list("pk", flat=True)
+            dead_letter_resolve(list(letters), user)
+    if updated:
+        logger.info("failed post fixed and rescheduled", extra={"postId": post.pk, "actor": f"user:{user.pk}"})
+    return bool(updated)

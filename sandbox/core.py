@@ -271,11 +271,13 @@ def effective_scopes(token: SandboxToken, faults: list[SandboxFault]) -> list[st
 
 
 def sandbox_open_account(
-    platform: str, account_id: str, *, name: str = "", account_type: str = "", scopes: list[str] | None = None
+    platform: str, account_id: str, *, name: str = "", account_type: str = "", scopes: list[str] | None = None,
+    extra: dict | None = None,
 ) -> IssuedTokens:
     """An account on the sandbox partner, as if its user had just authorized us: fresh tokens for it.
 
-    - Creates the SandboxAccount for `account_id` unless it exists (an existing one is kept as it is).
+    - Creates the SandboxAccount for `account_id` unless it exists (an existing one is kept as it is),
+      with `extra` (the partner's facts about it: GBP's signed-in "email", ...).
     - Issues tokens with `scopes` (default: the partner's default scopes) and returns them;
       storing them on a product connection is the product's business (sandbox/bridge.py).
     """
@@ -284,7 +286,7 @@ def sandbox_open_account(
     account, _ = SandboxAccount.objects.get_or_create(
         platform=platform,
         account_id=account_id,
-        defaults={"name": name or account_id, "account_type": account_type, "scopes": scopes},
+        defaults={"name": name or account_id, "account_type": account_type, "scopes": scopes, "extra": dict(extra or {})},
     )
     return issue_tokens(platform, account, scopes, lifetime="long")
 

@@ -305,10 +305,14 @@ def tokeninfo(call):
     if state != "ok":
         return PARTNER.oauth_error(400, "invalid_token", "Invalid Value")
     expires_in = int((found.expires_at - timezone.now()).total_seconds()) if found.expires_at else 0
-    return _ok({"azp": settings.GBP_CLIENT_ID, "aud": settings.GBP_CLIENT_ID,
-                "scope": " ".join(core.effective_scopes(found, call.faults)),
-                "exp": str(int(time.time()) + expires_in), "expires_in": str(expires_in),
-                "access_type": "offline"})
+    scopes = core.effective_scopes(found, call.faults)
+    body = {"azp": settings.GBP_CLIENT_ID, "aud": settings.GBP_CLIENT_ID, "scope": " ".join(scopes),
+            "exp": str(int(time.time()) + expires_in), "expires_in": str(expires_in), "access_type": "offline"}
+    email = found.account.extra.get("email", "")
+    if email and ("email" in scopes or "https://www.googleapis.com/auth/userinfo.email" in scopes):
+        # Google adds the signed-in user's address when the token has the email scope.
+        body.update(email=email, email_verified="true")
+    return _ok(body)
 
 
 # ---------------------------------------------------------------- accounts and locations

@@ -179,6 +179,9 @@ class AccountInfo:
     account_id: str
     name: str
     scopes: list[str] = field(default_factory=list)
+    # The signed-in user's email address where the partner tells it (Google's tokeninfo with the
+    # `email` scope): the reconnect's account hint.
+    email: str = ""
 
 
 class Connector:

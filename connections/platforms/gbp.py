@@ -12,7 +12,8 @@ Partner facts (hosts from partner_base_url; the sandbox serves them all under /s
   stays; Google sends a new one only rarely, and we keep whichever is newest). A dead refresh
   token is {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}:
   Google's only revocation signal.
-- Scopes of a token: POST {token}/tokeninfo access_token=<token> (in the form body, never the URL).
+- Scopes of a token: POST {token}/tokeninfo access_token=<token> (in the form body, never the URL);
+  with the `email` scope it also names the signed-in Google account ("email"), our login_hint.
 - Accounts: GET {accounts}/v1/accounts; locations: GET {info}/v1/accounts/{a}/locations?readMask=name,title
   (v4's own accounts and locations methods answer "Method not found." since their migration).
 - Local posts: POST {api}/v4/accounts/{a}/locations/{l}/localPosts {"languageCode", "summary",
@@ -47,6 +48,8 @@ from connections.platforms.base import (
 )
 
 SCOPE = "https://www.googleapis.com/auth/business.manage"
+# The signed-in Google account's email address in tokeninfo: stored at connect time, sent as login_hint on a reconnect.
+EMAIL_SCOPE = "email"
 SUPPORTED_KINDS = {"text", "image"}
 # PROCESSING -> LIVE or REJECTED: read the post again this many times, waiting a little longer each time.
 STATE_POLLS = 5
@@ -79,7 +82,7 @@ class GbpConnector(Connector):
 
     @classmethod
     def default_scopes(cls, account_type: str = "") -> list[str]:
-        return [SCOPE]
+        return [SCOPE, EMAIL_SCOPE]
 
     # ------------------------------------------------------------ OAuth
 
@@ -140,9 +143,11 @@ class GbpConnector(Connector):
         account_id, location_id = self._location()
         return _url("api", f"v4/accounts/{account_id}/locations/{location_id}/localPosts{suffix}")
 
+    def _tokeninfo(self) -> dict:
+        return self._request("POST", _url("token", "tokeninfo"), data={"access_token": self._token}).body
+
     def granted_scopes(self) -> list[str]:
-        body = self._request("POST", _url("token", "tokeninfo"), data={"access_token": self._token}).body
-        return _scopes(body)
+        return _scopes(self._tokeninfo())
 
     def account_info(self) -> AccountInfo:
         """The location this token manages: the connection's own if among them, else the first one."""
@@ -161,7 +166,8 @@ class GbpConnector(Connector):
             raise PartnerError("gbp", 200, {"accounts": accounts})  # the token manages no location
         wanted = self.connection.external_account_id
         name, title = next(((n, t) for n, t in locations if n == wanted), locations[0])
-        return AccountInfo(account_id=name, name=title, scopes=self.granted_scopes())
+        info = self._tokeninfo()
+        return AccountInfo(account_id=name, name=title, scopes=_scopes(info), email=str(info.get("email") or ""))
 
     def ping(self) -> AccountInfo:
         self._request("GET", self._posts_url(), token=self._token, params={"pageSize": 1})

@@ -36,7 +36,8 @@ def test_anonymous_users_are_sent_to_log_in(client):
 def test_a_member_sees_each_status_and_for_failures_the_message_and_what_to_do(client, member, connection):
     post(connection, content="All good", status=Post.Status.PUBLISHED, published_at=timezone.now(),
          partner_post_id="urn:li:share:1")
-    post(connection, content="Needs a reconnect", status=Post.Status.WAITING_RECONNECT, last_error_code="AUTH_EXPIRED")
+    paused = ConnectionFactory(tenant=connection.tenant, paused=True, pause_reason="")
+    post(paused, content="Needs a reconnect", status=Post.Status.WAITING_RECONNECT, last_error_code="AUTH_EXPIRED")
     post(connection, content="Too long", status=Post.Status.DEAD, last_error_code="VALIDATION_ERROR")
     post(connection, content="Will retry", status=Post.Status.SCHEDULED, last_error_code="PARTNER_5XX",
          next_attempt_at=timezone.now())
@@ -78,12 +79,14 @@ def test_another_tenants_posts_are_not_shown(client, outsider, connection):
 
 def test_the_list_costs_the_same_queries_for_3_posts_and_for_40(client, member, connection, django_assert_num_queries):
     client.force_login(member)
-    for _ in range(3):
+    for _ in range(2):
         post(connection, status=Post.Status.DEAD, last_error_code="MEDIA_ERROR")
+    post(connection, status=Post.Status.WAITING_RECONNECT, last_error_code="AUTH_REVOKED")  # missed: the banner says so
     client.get(URL)  # warm the session
 
-    # session, user, tenant, page count, posts with their connection, the attention summary
-    with django_assert_num_queries(6) as few:
+    # session, user, tenant, page count, posts with their connection, the attention summary; the banner:
+    # paused channels, missed posts by channel, their channels, and the user's role (may they choose?)
+    with django_assert_num_queries(10) as few:
         client.get(URL)
     for _ in range(37):
         post(connection, status=Post.Status.WAITING_RECONNECT, last_error_code="AUTH_REVOKED")

@@ -16,7 +16,9 @@ from recovery.failures import classify_failure
 from recovery.flags import ALL_FLAGS
 from recovery.models import DeadLetter, TenantFlag
 from sandbox.management.commands.seed_demo import DEMO_LOGINS
-from sandbox.models import SandboxAccount, SandboxFault
+from sandbox.models import SandboxAccount, SandboxFault, SandboxObject
+from tests.connections.reconnect_helpers import CALLBACK, reconnect_round_trip
+from tests.recovery.pipeline_helpers import run_publish_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +45,7 @@ def test_seed_demo_creates_the_demo_tenant_its_logins_connections_and_posts():
     kinds = sorted((c.platform, c.account_type) for c in connections_for_user(owner))
     assert kinds == [
         ("gbp", ""),
-        ("linkedin", ""),
+        ("linkedin", "organization"),
         ("mailchimp", ""),
         ("meta", "facebook_page"),
         ("meta", "instagram_business"),
@@ -140,3 +142,25 @@ def test_seed_demo_refuses_to_create_public_logins_outside_local_runs():
     with pytest.raises(CommandError, match="SANDBOX_ENABLED"):
         _seed()
     assert not get_user_model().objects.filter(username="ops").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demos_paused_linkedin_page_comes_back_and_publishes_its_waiting_post_after_a_reconnect(sandbox, client):
+    for name in ALL_FLAGS:  # transactional tests lose the rows the flags' migration made
+        TenantFlag.objects.get_or_create(name=name)
+    _seed()
+    linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
+    waiting = Post.objects.get(connection=linkedin, status=Post.Status.WAITING_RECONNECT)
+    assert linkedin.account_type == "organization"  # the partner takes it for an organization, not a member
+    client.login(username="demo-owner", password="demo-owner-pass")
+
+    back = client.get(CALLBACK, reconnect_round_trip(client, linkedin))
+    client.post(back.url, {"all": "publish"})
+    run_publish_worker()
+
+    linkedin.refresh_from_db()
+    waiting.refresh_from_db()
+    assert linkedin.status == Connection.Status.ACTIVE
+    assert waiting.status == Post.Status.PUBLISHED and waiting.partner_post_id.startswith("urn:li:share:")
+    [stored] = SandboxObject.objects.filter(platform="linkedin", kind="post")
+    assert stored.data["commentary"] == waiting.content

@@ -48,18 +48,23 @@ DEMO_LOGINS = [
     ("ops", "ops-admin-pass", None, True),
 ]
 
+LINKEDIN_PAGE = "organization"  # the LinkedIn account type of an organization (Page): posts as urn:li:organization:<id>
+GBP_SIGN_IN_EMAIL = "demo-owner@demo.invalid"  # the Google account that manages the demo location (login_hint)
+
 # (platform, account_type, external_account_id, external_account_name, granted_scopes)
 DEMO_CONNECTIONS = [
     (Platform.META, "facebook_page", "104000000000001", "Demo Co (Facebook Page)",
      ["pages_show_list", "pages_read_engagement", "pages_manage_posts"]),
     (Platform.META, "instagram_business", "17841400000000001", "democo (Instagram)",
      ["instagram_basic", "instagram_content_publish", "pages_show_list"]),
-    (Platform.LINKEDIN, "", "urn:li:organization:10000001", "Demo Co (LinkedIn Page)",
-     ["w_organization_social", "r_organization_social"]),
+    # An organization: its bare id with account type "organization", as the connector and the partner
+    # name it (the connector builds urn:li:organization:<id>; a URN here made it post as a member).
+    (Platform.LINKEDIN, LINKEDIN_PAGE, "10000001", "Demo Co (LinkedIn Page)",
+     ["openid", "profile", "rw_organization_admin", "w_organization_social", "r_organization_social"]),
     (Platform.TIKTOK, "", "demo-tiktok-open-id-0001", "@democo (TikTok)",
      ["user.info.basic", "video.publish", "video.upload"]),
     (Platform.GBP, "", "accounts/100000000000000000001/locations/1000000000000000001", "Demo Co Cafe (Google)",
-     ["https://www.googleapis.com/auth/business.manage"]),
+     ["https://www.googleapis.com/auth/business.manage", "email"]),
     (Platform.MAILCHIMP, "", "demo0audience", "Demo Co newsletter (Mailchimp)", []),
 ]
 
@@ -68,7 +73,7 @@ DEMO_POSTS = [
     (Platform.META, "facebook_page", Post.Kind.TEXT, "Demo: our spring menu is out today.", [], 2),
     (Platform.META, "instagram_business", Post.Kind.IMAGE, "Demo: fresh pastries, every morning.",
      [{"url": "https://example.com/demo/pastries.jpg", "type": "image", "format": "jpeg", "size_bytes": 240000}], 4),
-    (Platform.LINKEDIN, "", Post.Kind.TEXT, "Demo: we are hiring two baristas.", [], 24),
+    (Platform.LINKEDIN, LINKEDIN_PAGE, Post.Kind.TEXT, "Demo: we are hiring two baristas.", [], 24),
     (Platform.GBP, "", Post.Kind.TEXT, "Demo: open late on Fridays from next week.", [], 30),
     (Platform.MAILCHIMP, "", Post.Kind.EMAIL, "Demo: the monthly newsletter.", [], 48),
 ]
@@ -77,7 +82,7 @@ DEMO_POSTS = [
 # The pipeline's failures the demo starts with: (platform, account_type, kind, content, media, hours from
 # now, the partner's answer as (HTTP status, body): both documented answers from the shared error corpus).
 EXPIRED_TOKEN_POST = (
-    Platform.LINKEDIN, "", Post.Kind.TEXT, "Demo: this post waits until LinkedIn is reconnected.", [], -1,
+    Platform.LINKEDIN, LINKEDIN_PAGE, Post.Kind.TEXT, "Demo: this post waits until LinkedIn is reconnected.", [], -1,
     (401, {"status": 401, "serviceErrorCode": 65602, "code": "EXPIRED_ACCESS_TOKEN",
            "message": "The token used in the request has expired"}),
 )
@@ -129,13 +134,18 @@ def seed_connections(demo: DemoData) -> None:
             tenant=demo.tenant, platform=platform, external_account_id=account_id
         ).first()
         if connection is None:
-            issued = sandbox_open_account(platform, account_id, name=name, account_type=account_type, scopes=scopes)
+            # Google names the signed-in account (tokeninfo's email): the sandbox location's user, and the
+            # connection's account_email, so a reconnect sends it as login_hint.
+            email = GBP_SIGN_IN_EMAIL if platform == Platform.GBP else ""
+            issued = sandbox_open_account(platform, account_id, name=name, account_type=account_type, scopes=scopes,
+                                          extra={"email": email} if email else None)
             connection, _ = connection_create(
                 tenant_id=demo.tenant.pk,
                 platform=platform,
                 external_account_id=account_id,
                 external_account_name=name,
                 account_type=account_type,
+                account_email=email,
                 tokens=token_set(issued),
                 actor="system:seed_demo",
             )
@@ -195,7 +205,7 @@ def seed_expired_linkedin_token(demo: DemoData) -> None:
     ping fails the same way, and the Reconnect flow (new tokens) heals it.
     """
     if _failed_post(demo, EXPIRED_TOKEN_POST) is not None:
-        connection = demo.connection(Platform.LINKEDIN)
+        connection = demo.connection(Platform.LINKEDIN, LINKEDIN_PAGE)
         faults.set_fault(Platform.LINKEDIN, faults.EXPIRE_TOKEN, account_id=connection.external_account_id)
 
 

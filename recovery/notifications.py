@@ -1,0 +1,127 @@
+"""Mails about a tenant's channels: one when a channel pauses, one when it is back.
+
+Rules:
+- They go to the tenant's owners and admins (`tenant_admin_emails`), through Django's email
+  backend (the console locally, locmem in tests).
+- One mail per pause, not per failed post: the pause service calls `notify_connection_paused`
+  only when its pause changed the connection (a second worker's pause of the same connection
+  changes nothing), and the mail job is enqueued once that pause commits. Likewise one mail
+  per resume (`notify_connection_back`).
+- A mail names the channel, says what happened in the same words as the banner
+  (recovery.attention.pause_words) and links to the channels page. It never holds a token or a
+  reconnect link: a reconnect link is made by a signed-in click on the Reconnect button only.
+- The mail is sent by an RQ job (recovery.jobs), not by the pausing process: a pause sits on the
+  publish path, and a slow or failing mail server must neither slow it nor undo it.
+- A pause mail whose pause is over by the time the job runs (resumed, or paused again later) is
+  not sent: the user would be told about something that is no longer true.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import django_rq
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+
+from connections.channels import channel_label
+from connections.models import Connection, Membership
+from recovery.attention import pause_words_for
+from recovery.policies import get_redis
+
+logger = logging.getLogger(__name__)
+
+# Dotted paths: the jobs module (an interface) imports this module, never the other way round.
+PAUSE_MAIL_JOB = "recovery.jobs.connection_pause_mail_job"
+BACK_MAIL_JOB = "recovery.jobs.connection_back_mail_job"
+MAIL_QUEUE = "default"
+# The roles that hear about a channel's pause (and may reconnect it: docs/reconnect.md).
+NOTIFIED_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+def tenant_admin_emails(tenant_id: int) -> list[str]:
+    """The email addresses of the tenant's active owners and admins, sorted, each once."""
+    emails = (
+        get_user_model()
+        .objects.filter(memberships__tenant_id=tenant_id, memberships__role__in=NOTIFIED_ROLES, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def channels_page_url() -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('connections:channels')}"
+
+
+def _enqueue(job: str, *args) -> None:
+    # The policies' cached Redis client: a pause sits on the publish path, and django_rq.get_queue() alone
+    # would open a new connection on every call.
+    queue = django_rq.get_queue(MAIL_QUEUE, connection=get_redis())
+    queue.enqueue(job, *args, description=f"{job.rsplit('.', 1)[-1]}{args}")
+
+
+def notify_connection_paused(connection_id: int, paused_at: datetime) -> None:
+    """The pause mail of this pause, sent by a job enqueued once the pause commits (now, outside a transaction)."""
+    transaction.on_commit(lambda: _enqueue(PAUSE_MAIL_JOB, connection_id, paused_at.isoformat()))
+
+
+def notify_connection_back(connection_id: int) -> None:
+    """The "it is back" mail, sent by a job enqueued once the resume commits."""
+    transaction.on_commit(lambda: _enqueue(BACK_MAIL_JOB, connection_id))
+
+
+def connection_pause_mail_send(connection_id: int, paused_at: str) -> int:
+    """Send the pause mail of the pause that started at `paused_at` (ISO 8601); returns how many it went to.
+
+    Sends nothing (0) when the connection is gone, no longer paused, paused again since, or its
+    tenant has no owner or admin with an email address.
+    """
+    connection = Connection.objects.without_tokens().select_related("tenant").filter(pk=connection_id).first()
+    if connection is None or not connection.is_paused or connection.paused_at is None:
+        return 0
+    if connection.paused_at != datetime.fromisoformat(paused_at):
+        return 0
+    recipients = tenant_admin_emails(connection.tenant_id)
+    if not recipients:
+        return 0
+    words = pause_words_for(connection)
+    body = "\n\n".join(
+        [
+            "Hello,",
+            f"{words.headline} (since {connection.paused_at:%Y-%m-%d %H:%M} UTC), in {connection.tenant.name}.",
+            words.reason,
+            f"What to do: {words.todo}",
+            f"Your channels: {channels_page_url()}",
+            "You receive this because you are an owner or admin of this workspace.",
+        ]
+    )
+    send_mail(words.headline, body, None, recipients)
+    logger.info("pause mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
+    return len(recipients)
+
+
+def connection_back_mail_send(connection_id: int) -> int:
+    """Send the "it is back" mail; returns how many it went to (0 when it is paused again or gone)."""
+    connection = Connection.objects.without_tokens().select_related("tenant").filter(pk=connection_id).first()
+    if connection is None or connection.status != Connection.Status.ACTIVE:
+        return 0
+    recipients = tenant_admin_emails(connection.tenant_id)
+    if not recipients:
+        return 0
+    label = channel_label(connection)
+    body = "\n\n".join(
+        [
+            "Hello,",
+            f"{label} is connected again, in {connection.tenant.name}. Posting to it has resumed.",
+            f"Your channels: {channels_page_url()}",
+            "You receive this because you are an owner or admin of this workspace.",
+        ]
+    )
+    send_mail(f"{label} is connected again", body, None, recipients)
+    logger.info("back mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
+    return len(recipients)
