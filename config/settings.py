@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,9 +37,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "config",  # before django_rq: its rqcron command (JSON start-up lines) replaces django-rq's
     "django_rq",
     "waffle",
-    "config",
     "connections",
     "recovery",
     "webhooks",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestLogMiddleware",  # first: every line of the request carries its requestId
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,7 +104,7 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120}
     for name in ("default", "publish", "webhooks", "pings")
 }
-RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker"}
+RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker", "QUEUE_CLASS": "recovery.worker.RecoveryQueue"}
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
@@ -244,14 +246,13 @@ SENTRY_DSN = env_str("SENTRY_DSN", "")
 STATSD_HOST = env_str("STATSD_HOST", "")
 STATSD_PORT = env_int("STATSD_PORT", 8125)
 METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
+# cron: the periodic gauges (DLQ size and age, queue depth and oldest wait, paused connections, token expiries).
+HEALTH_GAUGES_INTERVAL_S = env_int("HEALTH_GAUGES_INTERVAL_S", 60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-}
+# Logs (config/logs.py): one JSON object a line on stderr, in web, worker and cron processes alike,
+# with requestId / cycleId and the connection in hand, every secret masked by a filter on the handler.
+LOGGING_CONFIG = "config.logs.configure_logging"
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
 
 # Errors to people (config/sentry.py): on only when SENTRY_DSN is set; masks tokens before sending.
 from config.sentry import init_sentry  # noqa: E402
