@@ -304,8 +304,13 @@ def logging_config(level: str = "INFO") -> dict:
             "rq": propagate,
             "rq.worker": propagate,
             "gunicorn.error": propagate,
-            "gunicorn.access": propagate,
+            # gunicorn's access line repeats config.middleware's "request" line, without the requestId.
+            "gunicorn.access": {**propagate, "level": "WARNING"},
             "py.warnings": propagate,
+            # redis-py gives this logger a plain handler of its own unless the logger already exists.
+            "push_response": propagate,
+            # Sentry's SDK gives its own logger a plain handler unless it has one: give it ours (warnings and up).
+            "sentry_sdk.errors": {"handlers": ["console"], "propagate": False, "level": "WARNING"},
         },
     }
 

@@ -6,6 +6,8 @@ RecoveryWorker:
   cleanup recovers it. django-rq's rqworker has no flag for it, hence this
   subclass. SimpleWorker (no fork per job) because our jobs are short partner
   calls: forking costs 13-17 ms a job on this machine (docs/pipeline.md).
+- Its default name is host.pid.random (RQ's is 32 hex characters, which the
+  log filter masks as it would a token).
 - Every job run is a unit of work of the logs (config/logs.py): its lines,
   RQ's own "Job OK" and tracebacks included, carry a new cycleId, the job's id,
   queue and function, and the requestId and parentCycleId of whatever enqueued
@@ -18,6 +20,10 @@ and on whichever queue, so no enqueue site has to remember to.
 """
 
 from __future__ import annotations
+
+import os
+import secrets
+import socket
 
 from django_rq.queues import DjangoRQ
 from rq.utils import now
@@ -32,6 +38,8 @@ MAINTENANCE_INTERVAL_S = 60
 class RecoveryWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_S)
+        if not kwargs.get("name"):
+            kwargs["name"] = f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(2)}"
         super().__init__(*args, **kwargs)
 
     def perform_job(self, job, queue, execution) -> bool:
