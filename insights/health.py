@@ -83,21 +83,20 @@ def _param(value) -> str:
 @dataclass
 class AuthErrors:
     days: list[datetime]  # the start of each day, oldest first
-    # platform -> one Link per day (pauses and dead letters for a reauth code that day)
+    # series -> one Link per day. A series is a platform ("meta": its pauses for a reauth code) or
+    # "<platform> (dead-lettered)" (tenants without auto-pause), so each number links to its own list.
     by_platform: dict[str, list[Link]] = field(default_factory=dict)
     totals: dict[str, Link] = field(default_factory=dict)
 
-    @property
-    def day_totals(self) -> list[int]:
-        return [sum(links[i].value for links in self.by_platform.values()) for i in range(len(self.days))]
+
+DEAD_LETTERED = " (dead-lettered)"
 
 
 def auth_errors_by_day(now: datetime, days: int = AUTH_ERROR_DAYS) -> AuthErrors:
-    """Auth failures (pauses for a reauth code, and dead letters with one) per platform and UTC day. Two queries."""
+    """Auth failures per platform and UTC day: pauses for a reauth code, and dead letters with one. Two queries."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    since = starts[0]
-    counts: dict[tuple[str, datetime], int] = {}
+    since, after = starts[0], timedelta(days=1)
     pauses = (
         ConnectionAudit.objects.filter(
             action=ConnectionAudit.Action.AUTO_PAUSE, created_at__gte=since, details__reason_code__in=AUTH_CODES
@@ -114,21 +113,20 @@ def auth_errors_by_day(now: datetime, days: int = AUTH_ERROR_DAYS) -> AuthErrors
         .annotate(n=Count("id"))
         .order_by()
     )
-    for platform, day, n in [*pauses, *letters]:
-        counts[(platform, day)] = counts.get((platform, day), 0) + n
     result = AuthErrors(days=starts)
-    for platform in sorted({platform for platform, _ in counts}):
-        result.by_platform[platform] = [
-            Link(counts.get((platform, start), 0), _audit_list(platform, start, start + timedelta(days=1)))
-            for start in starts
-        ]
-        result.totals[platform] = Link(
-            sum(link.value for link in result.by_platform[platform]), _audit_list(platform, since, None)
-        )
+    for rows, suffix, list_of in ((pauses, "", _auth_pauses_list), (letters, DEAD_LETTERED, _auth_letters_list)):
+        counts = {(platform, day): n for platform, day, n in rows}
+        for platform in sorted({platform for platform, _ in counts}):
+            result.by_platform[platform + suffix] = [
+                Link(counts.get((platform, start), 0), list_of(platform, start, start + after)) for start in starts
+            ]
+            result.totals[platform + suffix] = Link(
+                sum(counts.get((platform, start), 0) for start in starts), list_of(platform, since, None)
+            )
     return result
 
 
-def _audit_list(platform: str, since: datetime, until: datetime | None) -> str:
+def _auth_pauses_list(platform: str, since: datetime, until: datetime | None) -> str:
     return _admin_list(
         "connections_connectionaudit",
         action__exact=ConnectionAudit.Action.AUTO_PAUSE,
@@ -136,6 +134,13 @@ def _audit_list(platform: str, since: datetime, until: datetime | None) -> str:
         details__reason_code__in=AUTH_CODES,
         created_at__gte=since,
         created_at__lt=until,
+    )
+
+
+def _auth_letters_list(platform: str, since: datetime, until: datetime | None) -> str:
+    return _admin_list(
+        "recovery_deadletter", platform__exact=platform, error_code__in=AUTH_CODES,
+        last_failed_at__gte=since, last_failed_at__lt=until,
     )
 
 
@@ -291,7 +296,7 @@ def queue_rows(now: datetime) -> list[QueueRow]:
                 scheduled=ScheduledJobRegistry(queue=queue).count,
                 failed=FailedJobRegistry(queue=queue).count,
                 rate_limited=held.get(name, 0),
-                url=reverse("admin:django_rq_jobs", args=[indexes[name]]) if name in indexes else "",
+                url=reverse("django_rq:jobs", args=[indexes[name]]) if name in indexes else "",
             )
         )
     return rows
