@@ -265,3 +265,16 @@ def test_no_token_in_the_logs_of_a_whole_flow(sandbox, tenant, flow):
     text = logs.text()
     for secret in secrets:
         assert secret not in text, (flow, secret[:6])
+
+
+def test_every_way_of_enqueueing_carries_the_enqueuers_ids():
+    queue = django_rq.get_queue("default", commit_mode="auto")
+    with unit_of_work(requestId="req-1", cycleId="cycle-1"):
+        one = queue.enqueue("recovery.jobs.posts_sweep_job")
+        at = queue.enqueue_in(timedelta(minutes=5), "recovery.jobs.posts_sweep_job")
+        many = queue.enqueue_many([queue.prepare_data("recovery.jobs.posts_sweep_job", meta={"mine": 1})])
+    for job in (one, at, *many):
+        assert {"requestId": "req-1", "parentCycleId": "cycle-1"}.items() <= job.meta.items()
+    assert many[0].meta["mine"] == 1
+    with unit_of_work():
+        assert queue.enqueue("recovery.jobs.posts_sweep_job").meta == {}  # nothing to carry
