@@ -72,7 +72,8 @@ def main():
     with scratch_database("bench_health"):
         from django.db import connection
 
-        from insights.health import health_gauges_emit, health_overview
+        from insights.gauges import health_gauges_emit
+        from insights.health import health_overview
 
         results = []
         filled = 0

@@ -14,5 +14,5 @@ from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
-# -- observability (insights/health.py): the periodic gauges the dashboards and monitors read.
+# -- observability (insights/gauges.py): the periodic gauges the dashboards and monitors read.
 cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)

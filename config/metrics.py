@@ -64,7 +64,7 @@ METRICS: dict[str, Metric] = {
     "recovery.connections.paused": Metric(GAUGE, "connections paused now, by reason (periodic)", ("platform", "code")),
     "recovery.reconnect.completed": Metric(COUNT, "reconnects completed through the OAuth flow", ("platform", "outcome")),
     "recovery.reconnect.duration": Metric(TIMING, "pause to reconnect, ms", ("platform",)),
-    # Token upkeep and pings. tokens.expiring window: 24h or 7d (periodic, insights/health.py).
+    # Token upkeep and pings. tokens.expiring window: expired, 24h or 7d (periodic, insights/gauges.py).
     "recovery.token.refresh": Metric(COUNT, "token refreshes, by outcome", ("platform", "outcome")),
     "recovery.tokens.expiring": Metric(GAUGE, "connections whose token expires within the window", ("platform", "window")),
     "recovery.ping.result": Metric(COUNT, "synthetic pings, by outcome", ("platform", "outcome")),
@@ -73,12 +73,12 @@ METRICS: dict[str, Metric] = {
     "recovery.webhook.rejected": Metric(COUNT, "webhooks refused (signature, size, malformed)", ("platform", "reason")),
     "recovery.webhook.processed": Metric(COUNT, "webhook events processed, by outcome", ("platform", "outcome")),
     "recovery.webhook.lag": Metric(TIMING, "webhook arrival to processed, ms", ("platform",)),
-    # Queues (recovery/worker.py per job; the rest periodic, insights/health.py)
+    # Queues (recovery/worker.py per job; the rest periodic, insights/gauges.py)
     "recovery.queue.depth": Metric(GAUGE, "jobs waiting in an RQ queue", ("queue",)),
     "recovery.queue.wait": Metric(TIMING, "enqueued to started, ms", ("queue",)),
     "recovery.queue.oldest_wait": Metric(GAUGE, "age of the oldest job waiting in a queue, seconds (periodic)", ("queue",)),
     "recovery.queue.rate_limited": Metric(GAUGE, "jobs held back by a tenant's concurrency limit (periodic)", ("queue",)),
-    # The dead-letter queue (recovery/deadletter.py, recovery/publishing.py; gauges periodic, insights/health.py)
+    # The dead-letter queue (recovery/deadletter.py, recovery/publishing.py; gauges periodic, insights/gauges.py)
     "recovery.dlq.size": Metric(GAUGE, "open dead letters", ()),
     "recovery.dlq.oldest_age": Metric(GAUGE, "age of the oldest open dead letter, seconds", ()),
     "recovery.dlq.open_over_24h": Metric(GAUGE, "open dead letters older than 24 hours", ()),

@@ -1,9 +1,9 @@
-"""The ops health overview's numbers, and the same numbers as periodic gauges for Datadog.
+"""The ops health overview's numbers: the selectors the staff page and the periodic gauges share.
 
 `health_overview()` is what the staff page shows (insights/views.py) for a team without Datadog;
-`health_gauges_emit()` sends the periodic gauges the dashboards and monitors read
-(config/cron.py runs it every HEALTH_GAUGES_INTERVAL_S). Both read the same selectors, so the page
-and the dashboards agree. Each number carries the admin list it counts (`Link`).
+insights/gauges.py sends the same selectors' numbers as the periodic gauges the dashboards and
+monitors read, so the page and the dashboards agree. Each number carries the admin list it counts
+(`Link`).
 
 - Auth errors by platform over the last days: pauses for a reason a reconnect fixes (the audit
   log's auto_pause rows) and dead letters with such a code (tenants without auto-pause).
@@ -35,9 +35,7 @@ from django_rq.settings import get_queues_map
 from rq.rate_limit import RateLimitRegistry
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from config.metrics import metrics
-from connections.models import Connection, ConnectionAudit, Platform
-from recovery.autopause import pause_reason_codes
+from connections.models import Connection, ConnectionAudit
 from recovery.models import DeadLetter
 from recovery.taxonomy import TAXONOMY
 
@@ -435,49 +433,3 @@ def health_overview(now: datetime | None = None) -> HealthOverview:
         pings=ping_results(now),
         tokens=token_expiries(now),
     )
-
-
-def health_gauges_emit(now: datetime | None = None) -> dict:
-    """Send the periodic gauges (DLQ, paused connections, tokens, queues); returns what was sent, by name.
-
-    Every series of a tagged gauge is sent, zeros included, so a count that drops to
-    nothing reads 0 on a dashboard instead of its last value.
-    """
-    now = now or timezone.now()
-    sent: dict[str, object] = {}
-
-    counts = dead_letter_counts(now)
-    oldest_age = (now - counts["oldest"]).total_seconds() if counts["oldest"] else 0.0
-    for name, value in (("recovery.dlq.size", counts["open"]), ("recovery.dlq.oldest_age", oldest_age),
-                        ("recovery.dlq.open_over_24h", counts["over_24h"])):
-        metrics.gauge(name, value)
-        sent[name] = value
-
-    paused = {(row.reason, row.platform): row.count.value for row in paused_by_reason()}
-    codes = {code.value for code in pause_reason_codes()} | {reason for reason, _ in paused}
-    sent["recovery.connections.paused"] = {}
-    for platform in Platform.values:
-        for code in sorted(codes):
-            value = paused.get((code, platform), 0)
-            metrics.gauge("recovery.connections.paused", value, tags={"platform": platform, "code": code})
-            if value:
-                sent["recovery.connections.paused"][(platform, code)] = value
-
-    tokens = {row.platform: row for row in token_expiries(now)}
-    sent["recovery.tokens.expiring"] = {}
-    for platform in Platform.values:
-        row = tokens.get(platform)
-        windows = {"expired": row.expired.value if row else 0}
-        windows.update({name: row.within[name].value if row else 0 for name in TOKEN_WINDOWS})
-        for window, value in windows.items():
-            metrics.gauge("recovery.tokens.expiring", value, tags={"platform": platform, "window": window})
-            sent["recovery.tokens.expiring"][(platform, window)] = value
-
-    sent["queues"] = {}
-    for row in queue_rows(now):
-        tags = {"queue": row.name}
-        metrics.gauge("recovery.queue.depth", row.depth, tags=tags)
-        metrics.gauge("recovery.queue.oldest_wait", row.oldest_wait_s or 0.0, tags=tags)
-        metrics.gauge("recovery.queue.rate_limited", row.rate_limited, tags=tags)
-        sent["queues"][row.name] = (row.depth, row.oldest_wait_s or 0.0, row.rate_limited)
-    return sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from insights.health import health_gauges_emit
+from insights.gauges import health_gauges_emit
 
 
 def health_gauges_job() -> dict:
