@@ -9,7 +9,10 @@ leader election: two would enqueue everything twice).
 from django.conf import settings  # noqa: E402
 from rq import cron  # noqa: F401
 
+from insights.jobs import health_gauges_job  # noqa: E402
 from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
+# -- observability (insights/gauges.py): the periodic gauges the dashboards and monitors read.
+cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)

@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,10 +38,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "config",  # before django_rq: its rqcron command (JSON start-up lines) replaces django-rq's
     "django_rq",
     "waffle",
     "axes",
-    "config",
     "connections",
     "recovery",
     "webhooks",
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_logs.RequestLogMiddleware",  # first: every line of the request carries its requestId
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.DebugNotFoundPageMiddleware",
     "config.middleware.RefuseNulBytesMiddleware",
@@ -113,7 +115,7 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120}
     for name in ("default", "publish", "webhooks", "pings")
 }
-RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker"}
+RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker", "QUEUE_CLASS": "recovery.worker.RecoveryQueue"}
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
@@ -214,7 +216,7 @@ PARTNERS_USE_SANDBOX = env_bool("PARTNERS_USE_SANDBOX", default=SANDBOX_ENABLED)
 # The redirect URIs registered for our app at each sandbox partner: its consent page refuses any other,
 # as the partners do. "{platform}" stands for the partner (meta, linkedin...); a path is on SITE_URL.
 # The product's connect and reconnect callbacks must be listed here (and at the real partners).
-SANDBOX_REDIRECT_URIS = env_list("SANDBOX_REDIRECT_URIS", ["/connections/callback/{platform}/"])
+SANDBOX_REDIRECT_URIS = env_list("SANDBOX_REDIRECT_URIS", ["/channels/reconnect/callback/"])
 
 # Partner hosts: the real ones. One setting per host a connector calls.
 META_API_BASE = env_str("META_API_BASE", "https://graph.facebook.com")
@@ -285,14 +287,13 @@ SENTRY_DSN = env_str("SENTRY_DSN", "")
 STATSD_HOST = env_str("STATSD_HOST", "")
 STATSD_PORT = env_int("STATSD_PORT", 8125)
 METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
+# cron: the periodic gauges (DLQ size and age, queue depth and oldest wait, paused connections, token expiries).
+HEALTH_GAUGES_INTERVAL_S = env_int("HEALTH_GAUGES_INTERVAL_S", 60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-}
+# Logs (config/logs.py): one JSON object a line on stderr, in web, worker and cron processes alike,
+# with requestId / cycleId and the connection in hand, every secret masked by a filter on the handler.
+LOGGING_CONFIG = "config.logs.configure_logging"
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
 
 # Errors to people (config/sentry.py): on only when SENTRY_DSN is set; masks tokens before sending.
 from config.sentry import init_sentry  # noqa: E402

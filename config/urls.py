@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("", include("connections.urls", namespace="connections")),
+    path("ops/", include("insights.urls", namespace="insights")),  # staff-only ops pages (health overview)
 ]
 
 if settings.SANDBOX_ENABLED:

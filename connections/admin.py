@@ -241,7 +241,7 @@ class ConnectionAuditAdmin(admin.ModelAdmin):
     """The audit log, read-only: rows are written by the services only."""
 
     list_display = ("created_at", "connection", "tenant_name", "action", "actor")
-    list_filter = ("action",)
+    list_filter = ("action", "connection__platform")  # the health page links to a platform's rows
     search_fields = ("connection__external_account_name", "connection__tenant__name", "actor")
     date_hierarchy = "created_at"
 

@@ -156,7 +156,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
     """
 
     list_display = (
-        "id", "last_failed_at", "tenant", "platform", "error_code", "job_kind", "status", "attempts", "age",
+        "id", "last_failed_at", "tenant", "platform", "error_code", "job_kind", "status", "attempts", "age", "resolution",
     )
     list_filter = (
         ("tenant", admin.RelatedOnlyFieldListFilter), "platform", "error_code", "status", DeadLetterAgeFilter,
@@ -169,13 +169,14 @@ class DeadLetterAdmin(admin.ModelAdmin):
         (None, {"fields": ("job_kind", "status", "tenant", "connection", "post", "platform", "error_code")}),
         ("Failure", {"fields": ("attempts", "first_failed_at", "last_failed_at", "user_message", "classification_json")}),
         ("Job", {"fields": ("payload_json",)}),
-        ("Handled", {"fields": ("resolved_by", "resolved_at", "requeues", "job_now", "created_at")}),
+        ("Handled", {"fields": ("resolved_by", "resolved_at", "recovered_at", "resolution", "requeues", "job_now",
+                                "created_at")}),
     )
     change_form_template = "admin/recovery/deadletter/change_form.html"
     readonly_fields = (
         "job_kind", "status", "tenant", "connection", "post", "platform", "error_code", "attempts",
         "first_failed_at", "last_failed_at", "user_message", "classification_json", "payload_json",
-        "resolved_by", "resolved_at", "requeues", "job_now", "created_at",
+        "resolved_by", "resolved_at", "recovered_at", "resolution", "requeues", "job_now", "created_at",
     )
 
     def get_queryset(self, request):
@@ -244,6 +245,14 @@ class DeadLetterAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Letter {letter.pk} is {letter.get_status_display().lower()}, "
                                            "not open: left as it is.", level=messages.WARNING)
         return redirect(reverse("admin:recovery_deadletter_change", args=[letter.pk]))
+
+    @admin.display(description="Resolved in")
+    def resolution(self, letter):
+        """Dead-lettered to discarded or resolved, or to its requeued job's success (DeadLetter.resolution_time)."""
+        waited = letter.resolution_time
+        if waited is None:
+            return "waiting for the requeued job" if letter.status == DeadLetter.Status.REQUEUED else "-"
+        return timesince(letter.last_failed_at, letter.closed_at)
 
     @admin.display(description="Age", ordering="last_failed_at")
     def age(self, letter):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from config.metrics import metrics
 from connections.capabilities import profile_for_connection
 from connections.models import Connection, ConnectionAudit
 from connections.services import ConnectionNotFound
@@ -186,6 +187,10 @@ def auto_pause_connection(
             "actor": actor,
         },
     )
+    metrics.increment(
+        "recovery.connection.paused",
+        tags={"platform": connection.platform, "code": pause_reason.code, "tenant": tenant_id},
+    )
     return PauseResult(connection, changed=True)
 
 
@@ -299,6 +304,7 @@ def resume_connection(
             "actor": actor,
         },
     )
+    metrics.increment("recovery.connection.resumed", tags={"platform": connection.platform, "tenant": tenant_id})
     return ResumeResult(connection, changed=True, waiting_post_ids=waiting)
 
 

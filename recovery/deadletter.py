@@ -14,6 +14,11 @@ Rules (taxonomy.md, "Rules that never bend"):
   resolve close the letter and record who did it and when.
 - Only an open letter can be requeued, discarded or resolved; anything else is
   left as it is (bulk admin actions may include letters already handled).
+- Resolution time (DeadLetter.resolution_time): from the letter's last
+  dead-lettering to its discard or resolve, or, for a requeued letter, to the
+  moment its job then succeeded (`dead_letters_mark_recovered`, called by the
+  pipeline when the post publishes). Sent as recovery.dlq.resolution_time with
+  recovery.dlq.resolved; each dead-lettering counts in recovery.dlq.created.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from config.metrics import metrics
 from recovery.models import DeadLetter
 from recovery.taxonomy import ClassifiedError
 
@@ -90,6 +96,7 @@ def dead_letter_create(
             existing.payload = payload or existing.payload
             existing.resolved_by = None
             existing.resolved_at = None
+            existing.recovered_at = None
             existing.save()
             letter = existing
         else:
@@ -118,14 +125,45 @@ def dead_letter_create(
             "attempts": letter.attempts,
         },
     )
+    metrics.increment("recovery.dlq.created", tags={"platform": platform or "none", "code": code})
     return letter
 
 
 def _close(letter_ids, status: str, user) -> int:
     now = timezone.now()
-    return DeadLetter.objects.filter(pk__in=list(letter_ids), status=DeadLetter.Status.OPEN).update(
-        status=status, resolved_by=user if getattr(user, "pk", None) else None, resolved_at=now
+    with transaction.atomic():
+        open_letters = list(
+            DeadLetter.objects.select_for_update()
+            .filter(pk__in=list(letter_ids), status=DeadLetter.Status.OPEN)
+            .values_list("pk", "last_failed_at")
+        )
+        changed = DeadLetter.objects.filter(pk__in=[pk for pk, _ in open_letters]).update(
+            status=status, resolved_by=user if getattr(user, "pk", None) else None, resolved_at=now
+        )
+    for _, failed_at in open_letters:
+        _count_resolution(status, now - failed_at)
+    return changed
+
+
+def _count_resolution(resolution: str, waited) -> None:
+    metrics.increment("recovery.dlq.resolved", tags={"resolution": resolution})
+    metrics.timing("recovery.dlq.resolution_time", max(waited.total_seconds() * 1000, 0.0), tags={"resolution": resolution})
+
+
+def dead_letters_mark_recovered(post_id: int, at: datetime | None = None) -> int:
+    """The post of a requeued letter published: its letter is recovered (resolution time ends). Returns how many."""
+    at = at or timezone.now()
+    letters = list(
+        DeadLetter.objects.filter(post_id=post_id, status=DeadLetter.Status.REQUEUED, recovered_at__isnull=True)
+        .values_list("pk", "last_failed_at")
     )
+    if not letters:
+        return 0
+    changed = DeadLetter.objects.filter(pk__in=[pk for pk, _ in letters], recovered_at__isnull=True).update(recovered_at=at)
+    for _, failed_at in letters:
+        _count_resolution("recovered", at - failed_at)
+    logger.info("dead letter recovered", extra={"postId": post_id, "count": changed})
+    return changed
 
 
 def dead_letter_discard(letter_ids, user=None) -> int:
@@ -167,5 +205,7 @@ def dead_letter_requeue(letter_ids, user=None) -> int:
             letter.resolved_at = now
             letter.save(update_fields=["status", "requeues", "resolved_by", "resolved_at"])
             requeued += 1
+    if requeued:  # their resolution time ends when the job succeeds (dead_letters_mark_recovered)
+        metrics.increment("recovery.dlq.resolved", requeued, tags={"resolution": DeadLetter.Status.REQUEUED})
     logger.info("dead letters requeued", extra={"count": requeued, "actor": getattr(user, "username", "system")})
     return requeued

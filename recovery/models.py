@@ -193,7 +193,9 @@ class DeadLetter(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)  # when ops requeued, discarded or resolved it
+    # When the job of a requeued letter then succeeded (its post published): the letter is recovered.
+    recovered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TokenlessQuerySet.as_manager()
@@ -210,6 +212,21 @@ class DeadLetter(models.Model):
 
     def __str__(self):
         return f"{self.job_kind} {self.error_code} ({self.status})"
+
+    @property
+    def closed_at(self):
+        """When the letter's problem ended: discarded or resolved by ops, or its requeued job succeeded; else None."""
+        if self.status in (self.Status.DISCARDED, self.Status.RESOLVED):
+            return self.resolved_at
+        if self.status == self.Status.REQUEUED:
+            return self.recovered_at
+        return None
+
+    @property
+    def resolution_time(self):
+        """From its (last) dead-lettering to closed_at; None while it is open or its requeued job has not succeeded."""
+        closed = self.closed_at
+        return closed - self.last_failed_at if closed else None
 
 
 class UnmappedError(models.Model):

@@ -26,12 +26,18 @@ Rules:
 - A post left `publishing` past settings.PUBLISH_LEASE_S lost its job (the
   worker was killed): post_recover_abandoned treats it as an unknown outcome.
 - Jobs are enqueued after commit, with ids only (enqueue_post_publish).
+
+Observability: every line of an attempt carries postId, tenantId, connectionId,
+platform (and errorCode once a failure is classified); each attempt ends with one
+"publish attempt" line (outcome, latency_ms) and recovery.publish.outcome; a
+publication sends recovery.publish.lateness; deferrals recovery.ratelimit.deferred.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -41,12 +47,14 @@ from django.db import transaction
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
+from config.logs import bind
+from config.metrics import metrics
 from connections.capabilities import check_post
 from connections.models import Connection, Post
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
 from recovery.autopause import auto_pause_connection, mark_connection_needs_scopes
 from recovery.classifier import decide, should_retry
-from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create
+from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create, dead_letters_mark_recovered
 from recovery.escalation import escalate
 from recovery.failures import classify_failure
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
@@ -110,9 +118,22 @@ def post_publish(post_id: int) -> Outcome:
     6. Look the post up first if the last attempt's outcome was unknown; else publish.
     7. Act on the outcome: published, retry, pause, dead-letter, escalate, unconfirmed.
     """
-    now = timezone.now()
+    started = time.monotonic()
     post = Post.objects.select_related("connection").filter(pk=post_id).first()
-    if post is None or post.status != Post.Status.SCHEDULED:
+    if post is None:
+        return Outcome.SKIPPED
+    bind(postId=post.pk, tenantId=post.tenant_id, connectionId=post.connection_id, platform=post.connection.platform)
+    outcome = _attempt(post)
+    latency_ms = round((time.monotonic() - started) * 1000)
+    logger.info("publish attempt", extra={"outcome": outcome.value, "attempts": post.attempts, "latency_ms": latency_ms})
+    metrics.increment("recovery.publish.outcome", tags={"platform": post.connection.platform, "outcome": outcome.value})
+    return outcome
+
+
+def _attempt(post: Post) -> Outcome:
+    """Steps 1-7 of post_publish for the loaded post."""
+    now = timezone.now()
+    if post.status != Post.Status.SCHEDULED:
         return Outcome.SKIPPED
     if post.scheduled_at > now + DUE_SLACK or (post.next_attempt_at and post.next_attempt_at > now + DUE_SLACK):
         return Outcome.SKIPPED
@@ -141,6 +162,7 @@ def _guards(post: Post, connection: Connection) -> tuple[float | None, bool]:
     """(seconds to wait or None, whether this call is the breaker's half-open probe)."""
     breaker = breaker_allow(connection.pk)
     if not breaker.allowed:
+        metrics.increment("recovery.ratelimit.deferred", tags={"platform": connection.platform, "reason": "breaker"})
         return breaker.wait_s, False
     tokens = take_token(
         post.tenant_id,
@@ -150,6 +172,7 @@ def _guards(post: Post, connection: Connection) -> tuple[float | None, bool]:
     if not tokens.allowed:
         if breaker.is_probe:
             breaker_release_probe(connection.pk)
+        metrics.increment("recovery.ratelimit.deferred", tags={"platform": connection.platform, "reason": "rate_limit"})
         return tokens.wait_s, False
     return None, breaker.state != CLOSED
 
@@ -166,6 +189,7 @@ def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_w
         result = connector.publish(post)
     except PartnerError as exc:
         classified = classify_failure(exc, connection.platform)
+        bind(errorCode=classified.code.value)
         _breaker_outcome(connection, classified, breaker_was_closed)
         return _handle_failure(post, connection, claimed_at, classified)
     except JobTimeoutException:
@@ -173,6 +197,7 @@ def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_w
         raise
     except Exception as exc:  # noqa: BLE001 - every failure is classified; nothing escapes unrecorded
         classified = classify_failure(exc, connection.platform)
+        bind(errorCode=classified.code.value)
         _breaker_outcome(connection, classified, breaker_was_closed)
         if outcome_unknown(exc):
             return _handle_unknown_outcome(post, connection, connector, claimed_at, classified, exc)
@@ -255,10 +280,14 @@ def _mark_published(post: Post, claimed_at: datetime, result, via: str) -> Outco
     )
     if not updated:
         return _lost_claim(post)
+    if post.last_error_code:  # it failed before: a dead letter it was requeued from is now recovered
+        dead_letters_mark_recovered(post.pk, now)
     logger.info(
         "post published",
         extra={"postId": post.pk, "tenantId": post.tenant_id, "attempts": post.attempts, "via": via},
     )
+    lateness_ms = max((now - post.scheduled_at).total_seconds() * 1000, 0.0)
+    metrics.timing("recovery.publish.lateness", lateness_ms, tags={"platform": post.connection.platform})
     return Outcome.PUBLISHED
 
 

@@ -31,6 +31,7 @@ from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from config.metrics import metrics
 from connections.models import Post
 from recovery.policies.usage_throttle import held_accounts
 from recovery.publish_queue import enqueue_post_publish
@@ -77,8 +78,11 @@ def posts_enqueue_due(limit: int = BATCH) -> int:
             return 0
         holds = held_accounts({(platform, account) for _, _, _, platform, account in due})
         by_time: dict = {}
+        held_by_platform: dict[str, int] = {}
         for pk, tenant_id, _, platform, account in due:
             hold_s = holds.get((platform, account))
+            if hold_s:
+                held_by_platform[platform] = held_by_platform.get(platform, 0) + 1
             # Held posts are spread over a few seconds past the hold, not all at its last millisecond.
             at = now + timedelta(seconds=hold_s + random.uniform(0, max(1.0, hold_s * 0.1))) if hold_s else None
             by_time.setdefault(at, []).append((pk, tenant_id))
@@ -89,6 +93,8 @@ def posts_enqueue_due(limit: int = BATCH) -> int:
     held = sum(len(posts) for at, posts in by_time.items() if at is not None)
     lost = sum(1 for _, _, planned, _, _ in due if planned is not None)
     logger.info("due posts enqueued", extra={"count": len(due) - held, "held": held, "lost": lost})
+    for platform, count in held_by_platform.items():
+        metrics.increment("recovery.ratelimit.deferred", count, tags={"platform": platform, "reason": "rate_limit"})
     return len(due)
 
 

@@ -23,6 +23,14 @@ Tokens never appear in URLs (they go in headers or form bodies), logs or
 exception text: PartnerError's text is only "<platform> answered HTTP <status>",
 and a body it carries from a 2xx answer has its tokens masked (config/redaction.py).
 
+The connection in hand (config/logs.py): `get_connector(connection)` binds the
+connection's tenantId, connectionId and platform to every later log line of the
+job or request, and remembers its tokens so the log filter masks them whatever
+their shape; every token a call sends or a partner answers with (a Page token, a
+refreshed or exchanged token, a TokenSet) is remembered too. Each call logs one
+"partner call" line (status or the exception's name, latency_ms) and sends
+recovery.partner.call / recovery.partner.latency (config/metrics.py).
+
 Shared helpers for connector modules:
 - `partner_base_url(platform, kind)`: the partner's host for `kind` ("api", "oauth", ...)
   from settings (<PLATFORM>_<KIND>_BASE), or f"{SITE_URL}/sandbox/<platform>" when
@@ -54,7 +62,9 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from config.redaction import mask_text, mask_value
+from config.logs import bind, remember_secrets, remember_secrets_in
+from config.metrics import metrics
+from config.redaction import is_secret_key, mask_text, mask_value
 
 if TYPE_CHECKING:
     from connections.models import Connection, Post
@@ -170,6 +180,9 @@ class TokenSet:
     refresh_expires_at: datetime | None = None
     scopes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        remember_secrets(self.access_token, self.refresh_token)  # never printed in this job or request
+
     def __repr__(self):  # never print tokens
         return f"TokenSet(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
 
@@ -248,21 +261,20 @@ class Connector:
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
+        remember_secrets(token, *_secret_values(data), *_secret_values(json))
+        path = mask_text(urlsplit(url).path)
         started = time.monotonic()
-        response = cls.session().request(
-            method, url, params=params, data=data, json=json, headers=all_headers, timeout=partner_timeouts()
-        )
+        try:
+            response = cls.session().request(
+                method, url, params=params, data=data, json=json, headers=all_headers, timeout=partner_timeouts()
+            )
+        except requests.RequestException as exc:
+            _count_call(cls.platform, method, path, started, "timeout" if isinstance(exc, requests.Timeout) else "no_answer",
+                        error=type(exc).__name__)
+            raise
         body = decode_body(response)
-        logger.info(
-            "partner call",
-            extra={
-                "platform": cls.platform,
-                "method": method,
-                "path": mask_text(urlsplit(url).path),
-                "status": response.status_code,
-                "latency_ms": round((time.monotonic() - started) * 1000),
-            },
-        )
+        remember_secrets_in(body)
+        _count_call(cls.platform, method, path, started, response.status_code)
         status, response_headers = response.status_code, dict(response.headers)
         if (
             not 200 <= status < 300
@@ -312,4 +324,27 @@ def get_connector_class(platform: str) -> type[Connector]:
 
 
 def get_connector(connection: "Connection") -> Connector:
+    """The connector of `connection`, which becomes the connection in hand of this job or request's logs."""
+    bind(tenantId=connection.tenant_id, connectionId=connection.pk, platform=connection.platform)
+    # Only tokens already loaded: a row loaded without its token columns must not decrypt them here.
+    remember_secrets(*(connection.__dict__.get(name) for name in ("access_token", "refresh_token")))
     return get_connector_class(connection.platform)(connection)
+
+
+def _secret_values(payload) -> list[str]:
+    """The values a request body sends under a secret name (client_secret, refresh_token, code...)."""
+    if not isinstance(payload, dict):
+        return []
+    return [value for key, value in payload.items() if isinstance(value, str) and is_secret_key(key)]
+
+
+def _count_call(platform: str, method: str, path: str, started: float, status, error: str | None = None) -> None:
+    """One partner call: its log line and its metrics (status: the HTTP status, or timeout / no_answer)."""
+    latency_ms = round((time.monotonic() - started) * 1000)
+    fields = {"platform": platform, "method": method, "path": path, "status": status, "latency_ms": latency_ms}
+    if error:
+        logger.warning("partner call failed", extra={**fields, "error": error})
+    else:
+        logger.info("partner call", extra=fields)
+    metrics.increment("recovery.partner.call", tags={"platform": platform, "status": status})
+    metrics.timing("recovery.partner.latency", latency_ms, tags={"platform": platform})

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from connections.models import ConnectionAudit
+from config.metrics import metrics
+from connections.models import Connection, ConnectionAudit
 from recovery.policies import get_redis, run_script
 from recovery.taxonomy import ErrorCode
 
@@ -197,3 +198,6 @@ def _audit_change(connection_id: int, transition: str, failures: int | None) -> 
     ConnectionAudit.objects.create(
         connection_id=connection_id, action=_AUDIT_ACTIONS[after], details=details, actor="system"
     )
+    # A change of state is rare: one query for the platform tag costs nothing that matters.
+    platform = Connection.objects.filter(pk=connection_id).values_list("platform", flat=True).first() or "unknown"
+    metrics.increment("recovery.breaker.transition", tags={"platform": platform, "to_state": after})

@@ -152,7 +152,7 @@ def test_the_demos_paused_linkedin_page_comes_back_and_publishes_its_waiting_pos
     linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
     waiting = Post.objects.get(connection=linkedin, status=Post.Status.WAITING_RECONNECT)
     assert linkedin.account_type == "organization"  # the partner takes it for an organization, not a member
-    client.login(username="demo-owner", password="demo-owner-pass")
+    client.force_login(get_user_model().objects.get(username="demo-owner"))
 
     back = client.get(CALLBACK, reconnect_round_trip(client, linkedin))
     client.post(back.url, {"all": "publish"})

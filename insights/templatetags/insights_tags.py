@@ -1,0 +1,23 @@
+"""Template filters of the ops pages."""
+
+from datetime import timedelta
+
+from django import template
+
+from connections.admin import format_age
+
+register = template.Library()
+
+
+@register.filter
+def seconds_as_age(seconds):
+    """A number of seconds as the admin's short age ("3 h 12 min"); "-" when there is none."""
+    if seconds is None or seconds == "":
+        return "-"
+    return format_age(timedelta(seconds=float(seconds)))
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key] in a template (None when absent)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
