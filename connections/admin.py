@@ -136,6 +136,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "external_account_name",
         "status",
         "health_status",
+        "last_ping_at",
         "pause_reason",
         "paused_at",
     )
@@ -159,6 +160,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         "paused_at",
         "last_ping_at",
         "next_ping_at",
+        "ping_failures",
+        "refresh_claimed_at",
+        "reconnect_notice_for",
         "created_at",
         "updated_at",
         "audit_log",

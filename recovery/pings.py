@@ -1,0 +1,298 @@
+"""Synthetic pings: every active connection is checked with its partner's cheapest authenticated
+call every PING_MIN_INTERVAL_S to PING_MAX_INTERVAL_S (3 to 6 hours), so a broken channel is
+found before a post fails.
+
+Scheduling (`pings_enqueue_due`, a cron tick every PING_TICK_INTERVAL_S):
+- Each connection has a `next_ping_at`; a new one is due at once (the column's database
+  default), a resumed one at the next tick (recovery.autopause.resume_connection).
+- A tick takes due active connections oldest first, PING_TICK_BATCH at a time and at most
+  PING_TICK_LIMIT, through the partial index conn_ping_due_idx, so its cost follows the number
+  due, not the number of connections. Each batch is one statement that locks the due rows with
+  SKIP LOCKED and moves their `next_ping_at` to a uniformly random point of the interval: an
+  overlapping tick or a second cron process takes other rows, never the same ones, and pings
+  never come in waves.
+- Jobs (ids only) go on the `pings` queue after the batch commits, for tenants with
+  SYNTHETIC_PINGS_ENABLED; the other tenants' rows are moved on without a job, and looked at
+  again an interval later.
+- After the workers or cron were down, the overdue connections come first; the backlog is worked
+  off within the partners' limits: each ping takes a token from the pipeline's buckets
+  (recovery.policies.rate_limit) and waits for one when they are empty.
+
+A ping (`connection_ping`, the job's body):
+- Paused, revoked and inactive connections are not pinged, nor those of a tenant without the flag.
+- An expired token with a usable refresh token is refreshed once and the ping made again
+  (recovery.token_upkeep.renew_after_auth_failure).
+- Success records `last_ping_at` and makes the connection healthy; after failures, a `ping_ok`
+  audit row says it recovered.
+- A failure is classified (recovery.failures) and decided as a publish's would be
+  (recovery.classifier.decide): a code that pauses the channel pauses it (auto-pause on; else
+  the connection is marked critical and stays active); any other failure is a warning, retried
+  by the next ping, and critical after PING_CRITICAL_AFTER in a row; each writes a `ping_failed`
+  audit row; escalated codes go to Sentry.
+- Pings stay out of the circuit breaker: its half-open probe belongs to the publishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from enum import Enum
+
+import django_rq
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
+from rq.timeouts import JobTimeoutException
+
+from config.metrics import metrics
+from connections.models import Connection, ConnectionAudit
+from connections.platforms.base import get_connector
+from recovery.autopause import pause_for_failure
+from recovery.classifier import decide
+from recovery.escalation import escalate
+from recovery.failures import classify_failure
+from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, SYNTHETIC_PINGS_ENABLED, flag_is_on_for_tenant, flag_tenants_on
+from recovery.policies import get_redis
+from recovery.policies.rate_limit import take_token
+from recovery.policies.usage_throttle import block_keys_for
+from recovery.taxonomy import ClassifiedError
+from recovery.token_upkeep import renew_after_auth_failure
+
+logger = logging.getLogger(__name__)
+
+# Dotted path: the jobs module (an interface) imports the services, never the other way round.
+CONNECTION_PING_JOB = "recovery.jobs.connection_ping_job"
+PING_QUEUE = "pings"
+
+
+class PingOutcome(str, Enum):
+    OK = "ok"
+    FAILED = "failed"  # warning or critical, retried by the next ping
+    PAUSED = "paused"
+    DEFERRED = "deferred"  # a token bucket or usage hold said wait: the same ping runs later
+    SKIPPED = "skipped"  # not active, gone, or the tenant's flag is off
+
+
+def next_ping_delay() -> timedelta:
+    """A uniformly random time in [PING_MIN_INTERVAL_S, PING_MAX_INTERVAL_S]."""
+    return timedelta(seconds=random.uniform(settings.PING_MIN_INTERVAL_S, settings.PING_MAX_INTERVAL_S))
+
+
+# -- the tick -------------------------------------------------------------------------
+
+
+def pings_enqueue_due(*, batch: int | None = None, limit: int | None = None) -> int:
+    """Cron: enqueue a ping job for each due connection of a tenant with pings on; returns how many jobs.
+
+    Rules in the module docstring. A batch that finds fewer rows than it asked for ends the tick.
+    """
+    batch = batch or settings.PING_TICK_BATCH
+    limit = limit or settings.PING_TICK_LIMIT
+    taken = enqueued = 0
+    while taken < limit:
+        size = min(batch, limit - taken)
+        with transaction.atomic():
+            rows = _claim_due(timezone.now(), size)
+            if rows:
+                on = flag_tenants_on(SYNTHETIC_PINGS_ENABLED, {tenant_id for _, tenant_id in rows})
+                ids = [pk for pk, tenant_id in rows if tenant_id in on]
+                if ids:
+                    transaction.on_commit(lambda ids=ids: enqueue_pings(ids))
+                enqueued += len(ids)
+        taken += len(rows)
+        if len(rows) < size:
+            break
+    if taken:
+        metrics.increment("recovery.ping.enqueued", enqueued)
+        logger.info("pings enqueued", extra={"due": taken, "enqueued": enqueued})
+    return enqueued
+
+
+def _claim_due(now: datetime, size: int) -> list[tuple[int, int]]:
+    """Lock up to `size` due active rows (SKIP LOCKED), oldest due first, and move each one's next ping
+    to a random point of the interval; returns their (id, tenant_id).
+
+    One statement on PostgreSQL (the tick's whole cost at a million connections is in these). On
+    SQLite (the local run: a handful of rows, one cron) the same in a select and an update a row.
+    """
+    low, spread = settings.PING_MIN_INTERVAL_S, settings.PING_MAX_INTERVAL_S - settings.PING_MIN_INTERVAL_S
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [Connection.Status.ACTIVE, now, size, now, low, spread])
+            return [(pk, tenant_id) for pk, tenant_id in cursor.fetchall()]
+    rows = list(
+        Connection.objects.select_for_update(skip_locked=True)
+        .filter(status=Connection.Status.ACTIVE, next_ping_at__lte=now)
+        .order_by("next_ping_at", "pk")
+        .values_list("pk", "tenant_id")[:size]
+    )
+    for pk, _ in rows:
+        Connection.objects.filter(pk=pk).update(next_ping_at=now + next_ping_delay())
+    return rows
+
+
+def _claim_sql() -> str:
+    table = Connection._meta.db_table
+    return (
+        f'WITH due AS (SELECT "id" FROM "{table}" WHERE "status" = %s AND "next_ping_at" <= %s '
+        f'ORDER BY "next_ping_at" LIMIT %s FOR UPDATE SKIP LOCKED) '
+        f'UPDATE "{table}" AS c SET "next_ping_at" = %s + make_interval(secs => %s + random() * %s) '
+        'FROM due WHERE c."id" = due."id" RETURNING c."id", c."tenant_id"'
+    )
+
+
+_CLAIM_SQL = _claim_sql()
+
+
+def _ping_queue():
+    return django_rq.get_queue(PING_QUEUE, connection=get_redis(), commit_mode="auto")
+
+
+def _job_options(connection_id: int) -> dict:
+    return {
+        "timeout": settings.PING_JOB_TIMEOUT_S,
+        # The outcome is in Postgres (the row, its audit); a million results a day need not sit in Redis.
+        "result_ttl": 0,
+        "description": f"connection_ping(connection_id={connection_id})",
+    }
+
+
+def enqueue_pings(connection_ids: list[int]) -> None:
+    """Put a ping job for each connection on the `pings` queue, in one Redis round trip."""
+    queue = _ping_queue()
+    with queue.connection.pipeline() as pipe:
+        queue.enqueue_many(
+            [queue.prepare_data(CONNECTION_PING_JOB, args=(pk,), **_job_options(pk)) for pk in connection_ids],
+            pipeline=pipe,
+        )
+        pipe.execute()
+
+
+def _defer(connection_id: int, wait_s: float) -> None:
+    """The same ping later: a bucket is empty or the account is held. Jitter spreads a backlog's retries."""
+    at = timezone.now() + timedelta(seconds=wait_s + random.uniform(0, max(1.0, wait_s * 0.2)))
+    options = _job_options(connection_id)
+    _ping_queue().enqueue_at(
+        at,
+        CONNECTION_PING_JOB,
+        connection_id,
+        job_timeout=options["timeout"],
+        result_ttl=options["result_ttl"],
+        description=options["description"],
+    )
+
+
+# -- one ping -------------------------------------------------------------------------------
+
+
+def connection_ping(connection_id: int) -> PingOutcome:
+    """Ping one connection and act on the answer; the ping job's whole body (rules in the module docstring)."""
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None or connection.status != Connection.Status.ACTIVE:
+        return PingOutcome.SKIPPED
+    if not flag_is_on_for_tenant(SYNTHETIC_PINGS_ENABLED, connection.tenant_id):
+        return PingOutcome.SKIPPED
+    tokens = take_token(
+        connection.tenant_id,
+        connection.platform,
+        block_keys=block_keys_for(connection.platform, connection.external_account_id),
+    )
+    if not tokens.allowed:
+        _defer(connection_id, tokens.wait_s)
+        _metric(connection, PingOutcome.DEFERRED)
+        return PingOutcome.DEFERRED
+    failure = _ping_with_renewal(connection)
+    outcome = _record_success(connection) if failure is None else _record_failure(connection, failure)
+    _metric(connection, outcome)
+    return outcome
+
+
+def _ping_once(connection: Connection) -> ClassifiedError | None:
+    try:
+        get_connector(connection).ping()
+    except JobTimeoutException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and acted on
+        return classify_failure(exc, connection.platform)
+    return None
+
+
+def _ping_with_renewal(connection: Connection) -> ClassifiedError | None:
+    """None when the partner answered; else the failure to act on (after one refresh where that is the fix)."""
+    failure = _ping_once(connection)
+    if failure is None:
+        return None
+    renewal = renew_after_auth_failure(connection, failure)
+    if renewal is None:
+        return failure
+    if renewal.connection is None:
+        return renewal.failure
+    return _ping_once(renewal.connection)
+
+
+def _locked_active(connection_id: int) -> Connection | None:
+    return (
+        Connection.objects.without_tokens()
+        .select_for_update()
+        .filter(pk=connection_id, status=Connection.Status.ACTIVE)
+        .first()
+    )
+
+
+def _record_success(connection: Connection) -> PingOutcome:
+    now = timezone.now()
+    with transaction.atomic():
+        row = _locked_active(connection.pk)
+        if row is None:  # paused or revoked while we pinged: its own audit row says why
+            return PingOutcome.SKIPPED
+        recovered = row.ping_failures > 0 or row.health_status != Connection.Health.HEALTHY
+        Connection.objects.filter(pk=row.pk).update(
+            last_ping_at=now, health_status=Connection.Health.HEALTHY, ping_failures=0
+        )
+        if recovered:
+            ConnectionAudit.objects.create(
+                connection_id=row.pk,
+                action=ConnectionAudit.Action.PING_OK,
+                details={"previous_health": row.health_status, "failed_pings": row.ping_failures},
+            )
+    if recovered:
+        logger.info("connection healthy again", extra={"connectionId": row.pk, "platform": row.platform})
+    return PingOutcome.OK
+
+
+def _record_failure(connection: Connection, classified: ClassifiedError) -> PingOutcome:
+    decision = decide(classified, connection.ping_failures)
+    if decision.escalate:
+        escalate(classified, tenant_id=connection.tenant_id, platform=connection.platform)
+    facts = {
+        "code": classified.code.value,
+        "http_status": classified.http_status,
+        "partner_code": classified.partner_code,
+    }
+    if decision.pause and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, connection.tenant_id):
+        pause_for_failure(connection, classified, extra_details={**facts, "found_by": "ping"})
+        return PingOutcome.PAUSED
+    with transaction.atomic():
+        row = _locked_active(connection.pk)
+        if row is None:
+            return PingOutcome.SKIPPED
+        failures = row.ping_failures + 1
+        critical = decision.pause or failures >= settings.PING_CRITICAL_AFTER
+        health = Connection.Health.CRITICAL if critical else Connection.Health.WARNING
+        Connection.objects.filter(pk=row.pk).update(health_status=health, ping_failures=failures)
+        ConnectionAudit.objects.create(
+            connection_id=row.pk,
+            action=ConnectionAudit.Action.PING_FAILED,
+            details={**facts, "failed_pings": failures, "health": health},
+        )
+    logger.warning(
+        "ping failed",
+        extra={"connectionId": row.pk, "platform": row.platform, "code": classified.code.value, "health": health},
+    )
+    return PingOutcome.FAILED
+
+
+def _metric(connection: Connection, outcome: PingOutcome) -> None:
+    metrics.increment("recovery.ping.result", tags={"platform": connection.platform, "outcome": outcome.value})
