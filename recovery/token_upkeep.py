@@ -411,8 +411,10 @@ def tokens_notify_expiring(limit: int = NOTICE_BATCH) -> int:
     _expiring_gauge(candidates)
     sent = 0
     for connection_id, stops_at in _unnotified(candidates)[:limit]:
-        if _notify_one(connection_id, stops_at, now):
-            sent += 1
+        try:
+            sent += _notify_one(connection_id, stops_at, now)
+        except OSError:  # the mail server (smtplib's errors are OSErrors): not recorded, so tried again next run
+            logger.warning("reconnect notice not sent", extra={"connectionId": connection_id}, exc_info=True)
     return sent
 
 
