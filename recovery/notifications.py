@@ -42,7 +42,8 @@ def channels_url() -> str:
 
 def reconnect_notice_message(connection: Connection, stops_at: datetime) -> tuple[str, str]:
     """(subject, body) of the mail telling the tenant that `connection` stops working at `stops_at` unless reconnected."""
-    channel = f"{connection.get_platform_display()} ({connection.external_account_name or connection.external_account_id})"
+    partner = connection.get_platform_display().split(" (")[0]  # "Meta", not "Meta (Facebook Pages, Instagram)"
+    channel = f"{connection.external_account_name or connection.external_account_id} ({partner})"
     day = timezone.localtime(stops_at).strftime("%A %d %B %Y")
     subject = f"Reconnect {channel} before {day}"
     body = (
