@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from connections.models import TOKEN_FIELDS, Connection, ConnectionAudit, Membership, Post, Tenant
+from connections.models import TOKEN_FIELDS, Connection, ConnectionAudit, Membership, PingSchedule, Post, Tenant
 from recovery.admin import flags_for_tenant_table
 from recovery.autopause import (
     auto_pause_connection,
@@ -159,7 +159,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "pause_description",
         "paused_at",
         "last_ping_at",
-        "next_ping_at",
+        "next_ping",
         "ping_failures",
         "refresh_claimed_at",
         "reconnect_notice_for",
@@ -177,6 +177,11 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connections come from the connect flow (connections.services.connection_create)
+
+    @admin.display(description="Next ping")
+    def next_ping(self, connection):
+        schedule = PingSchedule.objects.filter(connection_id=connection.pk).first()
+        return schedule.next_ping_at if schedule else "-"
 
     @admin.display(description="Audit log")
     def audit_log(self, connection):

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.capabilities import profile_for_connection
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, PingSchedule
 from connections.services import ConnectionNotFound
 from recovery.posts import posts_release_waiting, waiting_post_ids
 from recovery.taxonomy import TAXONOMY, ErrorCode, TaxonomyEntry, get_taxonomy_entry
@@ -256,7 +256,7 @@ def resume_connection(
       audit row (with the reason it was paused for), in one transaction;
     - an active or inactive connection is left as it is (changed=False);
     - ConnectionNotFound when the connection is not the tenant's;
-    - it is pinged at the ping scheduler's next tick (next_ping_at now);
+    - it is pinged at the ping scheduler's next tick (its PingSchedule due now);
     - the posts that waited for this reconnect go back to the pipeline in the
       same transaction (recovery.posts.posts_release_waiting: due ones
       are enqueued once it commits); `waiting_post_ids` lists them. With
@@ -278,10 +278,10 @@ def resume_connection(
         connection.pause_reason = ""
         connection.pause_description = ""
         connection.paused_at = None
-        # Checked again soon: the ping scheduler (recovery/pings.py) takes it at its next tick.
-        connection.next_ping_at = timezone.now()
         connection.ping_failures = 0
-        connection.save(update_fields=[*_PAUSE_FIELDS, "next_ping_at", "ping_failures"])
+        connection.save(update_fields=[*_PAUSE_FIELDS, "ping_failures"])
+        # Checked again soon: the ping scheduler (recovery/pings.py) takes it at its next tick.
+        PingSchedule.objects.update_or_create(connection_id=connection.pk, defaults={"next_ping_at": timezone.now()})
         ConnectionAudit.objects.create(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )

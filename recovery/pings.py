@@ -3,17 +3,17 @@ call every PING_MIN_INTERVAL_S to PING_MAX_INTERVAL_S (3 to 6 hours), so a broke
 found before a post fails.
 
 Scheduling (`pings_enqueue_due`, a cron tick every PING_TICK_INTERVAL_S):
-- Each connection has a `next_ping_at`; a new one is due at once (the column's database
-  default), a resumed one at the next tick (recovery.autopause.resume_connection).
-- A tick takes due active connections oldest first, PING_TICK_BATCH at a time and at most
-  PING_TICK_LIMIT, through the partial index conn_ping_due_idx, so its cost follows the number
-  due, not the number of connections. Each batch is one statement that locks the due rows with
-  SKIP LOCKED and moves their `next_ping_at` to a uniformly random point of the interval: an
-  overlapping tick or a second cron process takes other rows, never the same ones, and pings
-  never come in waves.
-- Jobs (ids only) go on the `pings` queue after the batch commits, for tenants with
-  SYNTHETIC_PINGS_ENABLED; the other tenants' rows are moved on without a job, and looked at
-  again an interval later.
+- Each connection has a PingSchedule row (its `next_ping_at`), made with it by
+  connection_create and due at once; a resumed connection is due at the next tick
+  (recovery.autopause.resume_connection).
+- A tick takes due schedules oldest first, PING_TICK_BATCH at a time and at most PING_TICK_LIMIT,
+  through ping_schedule_due_idx, so its cost follows the number due, not the number of
+  connections. Each batch is one statement that locks the due rows with SKIP LOCKED and moves
+  their `next_ping_at` to a uniformly random point of the interval: an overlapping tick or a
+  second cron process takes other rows, never the same ones, and pings never come in waves.
+- Jobs (ids only) go on the `pings` queue after the batch commits, for active connections of
+  tenants with SYNTHETIC_PINGS_ENABLED; the others' schedules are moved on without a job, and
+  looked at again an interval later (paused, revoked and inactive connections are never pinged).
 - After the workers or cron were down, the overdue connections come first; the backlog is worked
   off within the partners' limits: each ping takes a token from the pipeline's buckets
   (recovery.policies.rate_limit) and waits for one when they are empty.
@@ -47,7 +47,7 @@ from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
 from config.metrics import metrics
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, PingSchedule
 from connections.platforms.base import get_connector
 from recovery.autopause import pause_for_failure
 from recovery.classifier import decide
@@ -95,9 +95,10 @@ def pings_enqueue_due(*, batch: int | None = None, limit: int | None = None) -> 
         size = min(batch, limit - taken)
         with transaction.atomic():
             rows = _claim_due(timezone.now(), size)
-            if rows:
-                on = flag_tenants_on(SYNTHETIC_PINGS_ENABLED, {tenant_id for _, tenant_id in rows})
-                ids = [pk for pk, tenant_id in rows if tenant_id in on]
+            active = [(pk, tenant_id) for pk, tenant_id, status in rows if status == Connection.Status.ACTIVE]
+            if active:
+                on = flag_tenants_on(SYNTHETIC_PINGS_ENABLED, {tenant_id for _, tenant_id in active})
+                ids = [pk for pk, tenant_id in active if tenant_id in on]
                 if ids:
                     transaction.on_commit(lambda ids=ids: enqueue_pings(ids))
                 enqueued += len(ids)
@@ -110,36 +111,39 @@ def pings_enqueue_due(*, batch: int | None = None, limit: int | None = None) -> 
     return enqueued
 
 
-def _claim_due(now: datetime, size: int) -> list[tuple[int, int]]:
-    """Lock up to `size` due active rows (SKIP LOCKED), oldest due first, and move each one's next ping
-    to a random point of the interval; returns their (id, tenant_id).
+def _claim_due(now: datetime, size: int) -> list[tuple[int, int, str]]:
+    """Lock up to `size` due schedules (SKIP LOCKED), oldest due first, and move each one's next ping to
+    a random point of the interval; returns their connections' (id, tenant_id, status).
 
-    One statement on PostgreSQL (the tick's whole cost at a million connections is in these). On
+    Rows of connections that are not active move on too, so a paused connection costs one claim an
+    interval instead of sitting at the head of the index (a resume makes it due at once).
+    One statement on PostgreSQL (the tick's database cost at a million connections is in these); on
     SQLite (the local run: a handful of rows, one cron) the same in a select and an update a row.
     """
     low, spread = settings.PING_MIN_INTERVAL_S, settings.PING_MAX_INTERVAL_S - settings.PING_MIN_INTERVAL_S
     if db_connection.vendor == "postgresql":
         with db_connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [Connection.Status.ACTIVE, now, size, now, low, spread])
-            return [(pk, tenant_id) for pk, tenant_id in cursor.fetchall()]
+            cursor.execute(_CLAIM_SQL, [now, size, now, low, spread])
+            return cursor.fetchall()
     rows = list(
-        Connection.objects.select_for_update(skip_locked=True)
-        .filter(status=Connection.Status.ACTIVE, next_ping_at__lte=now)
-        .order_by("next_ping_at", "pk")
-        .values_list("pk", "tenant_id")[:size]
+        PingSchedule.objects.select_for_update(skip_locked=True)
+        .filter(next_ping_at__lte=now)
+        .order_by("next_ping_at", "connection_id")
+        .values_list("connection_id", "connection__tenant_id", "connection__status")[:size]
     )
-    for pk, _ in rows:
-        Connection.objects.filter(pk=pk).update(next_ping_at=now + next_ping_delay())
+    for connection_id, _, _ in rows:
+        PingSchedule.objects.filter(connection_id=connection_id).update(next_ping_at=now + next_ping_delay())
     return rows
 
 
 def _claim_sql() -> str:
-    table = Connection._meta.db_table
+    schedules, connections = PingSchedule._meta.db_table, Connection._meta.db_table
     return (
-        f'WITH due AS (SELECT "id" FROM "{table}" WHERE "status" = %s AND "next_ping_at" <= %s '
-        f'ORDER BY "next_ping_at" LIMIT %s FOR UPDATE SKIP LOCKED) '
-        f'UPDATE "{table}" AS c SET "next_ping_at" = %s + make_interval(secs => %s + random() * %s) '
-        'FROM due WHERE c."id" = due."id" RETURNING c."id", c."tenant_id"'
+        f'WITH due AS (SELECT "connection_id" FROM "{schedules}" WHERE "next_ping_at" <= %s '
+        f'ORDER BY "next_ping_at" LIMIT %s FOR UPDATE SKIP LOCKED), '
+        f'moved AS (UPDATE "{schedules}" AS s SET "next_ping_at" = %s + make_interval(secs => %s + random() * %s) '
+        'FROM due WHERE s."connection_id" = due."connection_id" RETURNING s."connection_id") '
+        f'SELECT c."id", c."tenant_id", c."status" FROM moved JOIN "{connections}" AS c ON c."id" = moved."connection_id"'
     )
 
 

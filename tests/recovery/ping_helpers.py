@@ -21,7 +21,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, PingSchedule
 from recovery.flags import SYNTHETIC_PINGS_ENABLED, flag_disable_for_tenant, flag_enable_for_tenant
 from recovery.models import TenantFlag
 from recovery.worker import RecoveryWorker
@@ -55,7 +55,15 @@ def tiktok_connection(tenant, **fields) -> Connection:
 
 
 def make_due(*connections: Connection, ago: timedelta = timedelta(seconds=1)) -> None:
-    Connection.objects.filter(pk__in=[c.pk for c in connections]).update(next_ping_at=timezone.now() - ago)
+    schedule_at(timezone.now() - ago, *connections)
+
+
+def schedule_at(when, *connections: Connection) -> None:
+    PingSchedule.objects.filter(connection__in=connections).update(next_ping_at=when)
+
+
+def next_ping_at(connection: Connection):
+    return PingSchedule.objects.get(connection=connection).next_ping_at
 
 
 def run_worker(queue: str) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.utils import timezone
 
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, PingSchedule
 from connections.platforms.base import TokenSet
 from connections.services import connection_create
 from recovery.autopause import auto_pause_connection, resume_connection, scopes_to_request
@@ -24,10 +24,12 @@ from tests.recovery.ping_helpers import (
     gbp_connection,
     linkedin_connection,
     make_due,
+    next_ping_at,
     partner_calls,
     pings_on,
     queued_ids,
     run_worker,
+    schedule_at,
     scheduled_count,
 )
 from tests.recovery.pipeline_helpers import PAGE_ID, page_connection
@@ -38,10 +40,9 @@ GBP_SCOPE = "https://www.googleapis.com/auth/business.manage"
 
 
 def in_interval(connection, since) -> bool:
-    connection.refresh_from_db()
     low = since + timedelta(seconds=django_settings.PING_MIN_INTERVAL_S)
     high = timezone.now() + timedelta(seconds=django_settings.PING_MAX_INTERVAL_S)
-    return low <= connection.next_ping_at <= high
+    return low <= next_ping_at(connection) <= high
 
 
 def ping_now(*connections_to_ping) -> None:
@@ -59,7 +60,8 @@ def test_a_tick_enqueues_each_due_connection_oldest_first_and_moves_its_next_pin
     pings_on(other_tenant, on=False)
     due = ConnectionFactory(tenant=tenant)
     overdue = ConnectionFactory(tenant=tenant)
-    later = ConnectionFactory(tenant=tenant, next_ping_at=timezone.now() + timedelta(hours=1))
+    later = ConnectionFactory(tenant=tenant)
+    schedule_at(timezone.now() + timedelta(hours=1), later)
     paused = ConnectionFactory(tenant=tenant, paused=True)
     revoked = ConnectionFactory(tenant=tenant, status=Connection.Status.REVOKED)
     pings_off = ConnectionFactory(tenant=other_tenant)
@@ -71,9 +73,10 @@ def test_a_tick_enqueues_each_due_connection_oldest_first_and_moves_its_next_pin
 
     assert queued_ids("pings") == [overdue.pk, due.pk]
     assert in_interval(due, started) and in_interval(overdue, started)
-    assert not in_interval(later, started) and not in_interval(paused, started) and not in_interval(revoked, started)
-    # A tenant without pings gets no job; its rows are looked at again an interval later, not at every tick.
-    assert in_interval(pings_off, started)
+    assert not in_interval(later, started)
+    # Paused, revoked and pings-off connections get no job; their schedules are looked at again an
+    # interval later, not at every tick.
+    assert in_interval(paused, started) and in_interval(revoked, started) and in_interval(pings_off, started)
     assert pings_enqueue_due() == 0
 
 
@@ -98,7 +101,7 @@ def test_pings_are_spread_across_the_interval_not_sent_in_waves(tenant):
     assert pings_enqueue_due() == 400
 
     low, high = django_settings.PING_MIN_INTERVAL_S, django_settings.PING_MAX_INTERVAL_S
-    offsets = [(c.next_ping_at - started).total_seconds() for c in Connection.objects.all()]
+    offsets = [(s.next_ping_at - started).total_seconds() for s in PingSchedule.objects.all()]
     assert all(low - 5 <= offset <= high + 5 for offset in offsets)
     tenths = {min(int((offset - low) / (high - low) * 10), 9) for offset in offsets}
     assert tenths == set(range(10))  # every tenth of the interval gets some
@@ -134,13 +137,14 @@ def test_overlapping_ticks_never_enqueue_a_connection_twice(tenant):
 def test_a_new_connection_is_due_at_once_and_a_resumed_one_at_the_next_tick(tenant):
     connection, _ = connection_create(tenant_id=tenant.pk, platform="linkedin", external_account_id="m-1",
                                       tokens=TokenSet(access_token="a"))
-    assert connection.next_ping_at <= timezone.now()
+    assert next_ping_at(connection) <= timezone.now()
 
-    paused = ConnectionFactory(tenant=tenant, next_ping_at=timezone.now() + timedelta(hours=5), ping_failures=2)
+    paused = ConnectionFactory(tenant=tenant, ping_failures=2)
+    schedule_at(timezone.now() + timedelta(hours=5), paused)
     auto_pause_connection(tenant.pk, paused.pk, "AUTH_REVOKED")
     resume_connection(tenant.pk, paused.pk)
     paused.refresh_from_db()
-    assert paused.next_ping_at <= timezone.now() and paused.ping_failures == 0
+    assert next_ping_at(paused) <= timezone.now() and paused.ping_failures == 0
 
 
 # -- one ping, through a real worker --------------------------------------------------------------
