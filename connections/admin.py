@@ -160,7 +160,6 @@ class ConnectionAdmin(admin.ModelAdmin):
         "paused_at",
         "last_ping_at",
         "next_ping",
-        "ping_failures",
         "refresh_claimed_at",
         "reconnect_notice_for",
         "created_at",
@@ -181,7 +180,10 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="Next ping")
     def next_ping(self, connection):
         schedule = PingSchedule.objects.filter(connection_id=connection.pk).first()
-        return schedule.next_ping_at if schedule else "-"
+        if schedule is None:
+            return "-"
+        failed = f" ({schedule.failures} failed in a row)" if schedule.failures else ""
+        return f"{schedule.next_ping_at:%Y-%m-%d %H:%M:%S %Z}{failed}"
 
     @admin.display(description="Audit log")
     def audit_log(self, connection):

@@ -119,8 +119,6 @@ class Connection(models.Model):
     pause_description = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
-    # Pings that failed in a row, for a transient reason; 0 after a success (health: warning, then critical).
-    ping_failures = models.PositiveSmallIntegerField(default=0)
     # When token upkeep last took this connection's refresh on (recovery/token_upkeep.py): not again
     # before TOKEN_REFRESH_RETRY_S, so a transient failure is retried later, never in a loop.
     refresh_claimed_at = models.DateTimeField(null=True, blank=True)
@@ -188,6 +186,8 @@ class PingSchedule(models.Model):
     )
     # A new row is due at once.
     next_ping_at = models.DateTimeField(db_default=Now())
+    # Pings that failed in a row; 0 after a success (the connection's health: warning, then critical).
+    failures = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -278,10 +278,11 @@ def resume_connection(
         connection.pause_reason = ""
         connection.pause_description = ""
         connection.paused_at = None
-        connection.ping_failures = 0
-        connection.save(update_fields=[*_PAUSE_FIELDS, "ping_failures"])
-        # Checked again soon: the ping scheduler (recovery/pings.py) takes it at its next tick.
-        PingSchedule.objects.update_or_create(connection_id=connection.pk, defaults={"next_ping_at": timezone.now()})
+        connection.save(update_fields=_PAUSE_FIELDS)
+        # Checked again soon, from a clean slate: the ping scheduler (recovery/pings.py) takes it at its next tick.
+        PingSchedule.objects.update_or_create(
+            connection_id=connection.pk, defaults={"next_ping_at": timezone.now(), "failures": 0}
+        )
         ConnectionAudit.objects.create(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )

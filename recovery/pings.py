@@ -188,6 +188,11 @@ def _defer(connection_id: int, wait_s: float) -> None:
     )
 
 
+def connection_schedule_ping(connection_id: int, at: datetime) -> None:
+    """Plan the connection's next ping for `at` (the scheduler's first tick after it enqueues it)."""
+    PingSchedule.objects.update_or_create(connection_id=connection_id, defaults={"next_ping_at": at})
+
+
 # -- one ping -------------------------------------------------------------------------------
 
 
@@ -236,30 +241,36 @@ def _ping_with_renewal(connection: Connection) -> ClassifiedError | None:
     return _ping_once(renewal.connection)
 
 
-def _locked_active(connection_id: int) -> Connection | None:
-    return (
+def _locked_active(connection_id: int) -> tuple[Connection, PingSchedule] | tuple[None, None]:
+    """The connection (tokens not loaded) and its schedule, both locked, if it is still active."""
+    connection = (
         Connection.objects.without_tokens()
         .select_for_update()
         .filter(pk=connection_id, status=Connection.Status.ACTIVE)
         .first()
     )
+    if connection is None:
+        return None, None
+    schedule, _ = PingSchedule.objects.select_for_update().get_or_create(connection_id=connection_id)
+    return connection, schedule
 
 
 def _record_success(connection: Connection) -> PingOutcome:
     now = timezone.now()
     with transaction.atomic():
-        row = _locked_active(connection.pk)
+        row, schedule = _locked_active(connection.pk)
         if row is None:  # paused or revoked while we pinged: its own audit row says why
             return PingOutcome.SKIPPED
-        recovered = row.ping_failures > 0 or row.health_status != Connection.Health.HEALTHY
-        Connection.objects.filter(pk=row.pk).update(
-            last_ping_at=now, health_status=Connection.Health.HEALTHY, ping_failures=0
-        )
+        failed = schedule.failures
+        recovered = failed > 0 or row.health_status != Connection.Health.HEALTHY
+        Connection.objects.filter(pk=row.pk).update(last_ping_at=now, health_status=Connection.Health.HEALTHY)
+        if failed:
+            PingSchedule.objects.filter(pk=schedule.pk).update(failures=0)
         if recovered:
             ConnectionAudit.objects.create(
                 connection_id=row.pk,
                 action=ConnectionAudit.Action.PING_OK,
-                details={"previous_health": row.health_status, "failed_pings": row.ping_failures},
+                details={"previous_health": row.health_status, "failed_pings": failed},
             )
     if recovered:
         logger.info("connection healthy again", extra={"connectionId": row.pk, "platform": row.platform})
@@ -267,35 +278,38 @@ def _record_success(connection: Connection) -> PingOutcome:
 
 
 def _record_failure(connection: Connection, classified: ClassifiedError) -> PingOutcome:
-    decision = decide(classified, connection.ping_failures)
-    if decision.escalate:
-        escalate(classified, tenant_id=connection.tenant_id, platform=connection.platform)
     facts = {
         "code": classified.code.value,
         "http_status": classified.http_status,
         "partner_code": classified.partner_code,
     }
-    if decision.pause and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, connection.tenant_id):
-        pause_for_failure(connection, classified, extra_details={**facts, "found_by": "ping"})
-        return PingOutcome.PAUSED
     with transaction.atomic():
-        row = _locked_active(connection.pk)
+        row, schedule = _locked_active(connection.pk)
         if row is None:
             return PingOutcome.SKIPPED
-        failures = row.ping_failures + 1
-        critical = decision.pause or failures >= settings.PING_CRITICAL_AFTER
-        health = Connection.Health.CRITICAL if critical else Connection.Health.WARNING
-        Connection.objects.filter(pk=row.pk).update(health_status=health, ping_failures=failures)
-        ConnectionAudit.objects.create(
-            connection_id=row.pk,
-            action=ConnectionAudit.Action.PING_FAILED,
-            details={**facts, "failed_pings": failures, "health": health},
-        )
+        decision = decide(classified, schedule.failures)
+        if decision.pause and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, row.tenant_id):
+            pause_for_failure(row, classified, extra_details={**facts, "found_by": "ping"})
+            outcome = PingOutcome.PAUSED
+        else:
+            failures = schedule.failures + 1
+            critical = decision.pause or failures >= settings.PING_CRITICAL_AFTER
+            health = Connection.Health.CRITICAL if critical else Connection.Health.WARNING
+            Connection.objects.filter(pk=row.pk).update(health_status=health)
+            PingSchedule.objects.filter(pk=schedule.pk).update(failures=failures)
+            ConnectionAudit.objects.create(
+                connection_id=row.pk,
+                action=ConnectionAudit.Action.PING_FAILED,
+                details={**facts, "failed_pings": failures, "health": health},
+            )
+            outcome = PingOutcome.FAILED
+    if decision.escalate:
+        escalate(classified, tenant_id=row.tenant_id, platform=row.platform)
     logger.warning(
         "ping failed",
-        extra={"connectionId": row.pk, "platform": row.platform, "code": classified.code.value, "health": health},
+        extra={"connectionId": row.pk, "platform": row.platform, "code": classified.code.value, "outcome": outcome.value},
     )
-    return PingOutcome.FAILED
+    return outcome
 
 
 def _metric(connection: Connection, outcome: PingOutcome) -> None:

@@ -139,12 +139,12 @@ def test_a_new_connection_is_due_at_once_and_a_resumed_one_at_the_next_tick(tena
                                       tokens=TokenSet(access_token="a"))
     assert next_ping_at(connection) <= timezone.now()
 
-    paused = ConnectionFactory(tenant=tenant, ping_failures=2)
+    paused = ConnectionFactory(tenant=tenant, ping_schedule__failures=2)
     schedule_at(timezone.now() + timedelta(hours=5), paused)
     auto_pause_connection(tenant.pk, paused.pk, "AUTH_REVOKED")
     resume_connection(tenant.pk, paused.pk)
     paused.refresh_from_db()
-    assert next_ping_at(paused) <= timezone.now() and paused.ping_failures == 0
+    assert next_ping_at(paused) <= timezone.now() and paused.ping_schedule.failures == 0
 
 
 # -- one ping, through a real worker --------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_a_partner_outage_is_a_warning_then_critical_and_its_end_is_recorded(san
     for _ in range(django_settings.PING_CRITICAL_AFTER):
         ping_now(page)
         page.refresh_from_db()
-        seen.append((page.status, page.health_status, page.ping_failures))
+        seen.append((page.status, page.health_status, page.ping_schedule.failures))
     assert seen == [
         ("active", "warning", 1),
         ("active", "warning", 2),
@@ -213,7 +213,7 @@ def test_a_partner_outage_is_a_warning_then_critical_and_its_end_is_recorded(san
     ping_now(page)
 
     page.refresh_from_db()
-    assert (page.health_status, page.ping_failures) == ("healthy", 0) and page.last_ping_at is not None
+    assert (page.health_status, page.ping_schedule.failures) == ("healthy", 0) and page.last_ping_at is not None
     recovered = ConnectionAudit.objects.get(connection=page, action=ConnectionAudit.Action.PING_OK)
     assert recovered.details == {"previous_health": "critical", "failed_pings": 3}
 
