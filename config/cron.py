@@ -10,9 +10,19 @@ from django.conf import settings  # noqa: E402
 from rq import cron  # noqa: F401
 
 from insights.jobs import health_gauges_job  # noqa: E402
-from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
+from recovery.jobs import (  # noqa: E402
+    pings_enqueue_due_job,
+    posts_enqueue_due_job,
+    posts_sweep_job,
+    tokens_notify_expiring_job,
+    tokens_refresh_due_job,
+)
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
+# -- pings and token upkeep (recovery/pings.py, recovery/token_upkeep.py, docs/pings-and-tokens.md).
+cron.register(pings_enqueue_due_job, queue_name="default", interval=settings.PING_TICK_INTERVAL_S)
+cron.register(tokens_refresh_due_job, queue_name="default", interval=settings.TOKEN_REFRESH_TICK_S)
+cron.register(tokens_notify_expiring_job, queue_name="default", interval=settings.TOKEN_NOTICE_INTERVAL_S)
 # -- observability (insights/gauges.py): the periodic gauges the dashboards and monitors read.
 cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)

@@ -68,6 +68,8 @@ METRICS: dict[str, Metric] = {
     "recovery.token.refresh": Metric(COUNT, "token refreshes, by outcome", ("platform", "outcome")),
     "recovery.tokens.expiring": Metric(GAUGE, "connections whose token expires within the window", ("platform", "window")),
     "recovery.ping.result": Metric(COUNT, "synthetic pings, by outcome", ("platform", "outcome")),
+    "recovery.ping.enqueued": Metric(COUNT, "ping jobs enqueued by the scheduler's ticks", ()),
+    "recovery.notice.sent": Metric(COUNT, "reconnect-before-expiry mails sent, one per connection and date", ("platform",)),
     # Webhooks
     "recovery.webhook.received": Metric(COUNT, "webhooks received and verified", ("platform",)),
     "recovery.webhook.rejected": Metric(COUNT, "webhooks refused (signature, size, malformed)", ("platform", "reason")),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.logs import logging_config
@@ -157,6 +158,40 @@ CIRCUIT_BREAKER = {
     "cooldown_s": env_int("BREAKER_COOLDOWN_S", 60),  # open this long, then one probe
     "probe_timeout_s": PUBLISH_JOB_TIMEOUT_S + 10,  # a probe that never reports frees its slot
 }
+
+# Synthetic pings (recovery/pings.py, docs/pings-and-tokens.md): each connection's next ping is drawn
+# uniformly from [PING_MIN_INTERVAL_S, PING_MAX_INTERVAL_S] after the last one, so pings never come in
+# waves; a cron tick every PING_TICK_INTERVAL_S enqueues the due ones, PING_TICK_BATCH rows a statement,
+# at most PING_TICK_LIMIT a tick (the rest are the next tick's, oldest first).
+PING_MIN_INTERVAL_S = env_int("PING_MIN_INTERVAL_S", 3 * 3600)
+PING_MAX_INTERVAL_S = env_int("PING_MAX_INTERVAL_S", 6 * 3600)
+PING_TICK_INTERVAL_S = env_int("PING_TICK_INTERVAL_S", 60)
+PING_TICK_BATCH = env_int("PING_TICK_BATCH", 1000)
+PING_TICK_LIMIT = env_int("PING_TICK_LIMIT", 20000)
+PING_JOB_TIMEOUT_S = env_int("PING_JOB_TIMEOUT_S", 60)
+# A connection whose pings failed this many times in a row (transient failures) is critical, not warning.
+PING_CRITICAL_AFTER = env_int("PING_CRITICAL_AFTER", 3)
+if not 0 < PING_MIN_INTERVAL_S <= PING_MAX_INTERVAL_S:
+    raise ImproperlyConfigured("PING_MIN_INTERVAL_S must be positive and at most PING_MAX_INTERVAL_S.")
+# Token upkeep (recovery/token_upkeep.py): a cron tick every TOKEN_REFRESH_TICK_S refreshes the tokens
+# about to expire (each partner's rule); a refresh that failed for a transient reason is tried again
+# TOKEN_REFRESH_RETRY_S later. Every TOKEN_NOTICE_INTERVAL_S the users of connections that will need
+# them within 7 days are told, once per connection and expiry.
+TOKEN_REFRESH_TICK_S = env_int("TOKEN_REFRESH_TICK_S", 60)
+TOKEN_REFRESH_RETRY_S = env_int("TOKEN_REFRESH_RETRY_S", 300)
+TOKEN_NOTICE_INTERVAL_S = env_int("TOKEN_NOTICE_INTERVAL_S", 3600)
+
+# Mail to users (recovery/notifications.py). The local run prints mails on the console.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Connection recovery <no-reply@localhost>")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -26,7 +26,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from connections.models import TOKEN_FIELDS, Connection, ConnectionAudit, Membership, Post, Tenant
+from connections.models import TOKEN_FIELDS, Connection, ConnectionAudit, Membership, PingSchedule, Post, Tenant
 from recovery.admin import flags_for_tenant_table
 from recovery.autopause import (
     auto_pause_connection,
@@ -136,6 +136,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "external_account_name",
         "status",
         "health_status",
+        "last_ping_at",
         "pause_reason",
         "paused_at",
     )
@@ -158,7 +159,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         "pause_description",
         "paused_at",
         "last_ping_at",
-        "next_ping_at",
+        "next_ping",
+        "refresh_claimed_at",
+        "reconnect_notice_for",
         "created_at",
         "updated_at",
         "audit_log",
@@ -173,6 +176,14 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # connections come from the connect flow (connections.services.connection_create)
+
+    @admin.display(description="Next ping")
+    def next_ping(self, connection):
+        schedule = PingSchedule.objects.filter(connection_id=connection.pk).first()
+        if schedule is None:
+            return "-"
+        failed = f" ({schedule.failures} failed in a row)" if schedule.failures else ""
+        return f"{schedule.next_ping_at:%Y-%m-%d %H:%M:%S %Z}{failed}"
 
     @admin.display(description="Audit log")
     def audit_log(self, connection):

@@ -4,6 +4,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
 
 from connections.fields import EncryptedTextField
 
@@ -120,7 +122,11 @@ class Connection(models.Model):
     pause_description = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     last_ping_at = models.DateTimeField(null=True, blank=True)
-    next_ping_at = models.DateTimeField(null=True, blank=True)
+    # When token upkeep last took this connection's refresh on (recovery/token_upkeep.py): not again
+    # before TOKEN_REFRESH_RETRY_S, so a transient failure is retried later, never in a loop.
+    refresh_claimed_at = models.DateTimeField(null=True, blank=True)
+    # The date the user was told (by mail) this connection stops working unless they reconnect: once per date.
+    reconnect_notice_for = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,8 +149,20 @@ class Connection(models.Model):
             models.Index(fields=["tenant", "status"], name="conn_tenant_status_idx"),
             # Ops' paused view: paused/attention connections, oldest pause first.
             models.Index(fields=["status", "paused_at"], name="conn_status_paused_at_idx"),
-            # The ping scheduler: connections whose next ping is due.
-            models.Index(fields=["next_ping_at"], name="conn_next_ping_idx"),
+            # Token upkeep: a platform's active connections whose access token ends soon.
+            models.Index(
+                fields=["platform", "token_expires_at"], condition=Q(status="active"), name="conn_token_expiry_idx"
+            ),
+            # Expiry notices: tokens without a refresh token (Meta, LinkedIn without programmatic refresh) ending soon.
+            models.Index(
+                fields=["token_expires_at"],
+                condition=Q(status="active", refresh_token=""),
+                name="conn_no_refresh_expiry_idx",
+            ),
+            # Expiry notices: refresh tokens whose life a refresh does not extend (LinkedIn) ending soon.
+            models.Index(
+                fields=["refresh_token_expires_at"], condition=Q(status="active"), name="conn_refresh_expiry_idx"
+            ),
             # Webhooks: find the connections of a partner account.
             models.Index(fields=["platform", "external_account_id"], name="conn_platform_account_idx"),
         ]
@@ -155,6 +173,33 @@ class Connection(models.Model):
     @property
     def is_paused(self) -> bool:
         return self.status in self.PAUSED_STATUSES
+
+
+class PingSchedule(models.Model):
+    """When a connection is next pinged (recovery/pings.py): one row per connection, made with it.
+
+    A table of its own because the ping scheduler rewrites this time for every ping: on the
+    connection's row, whose index holds it, each rewrite would be a non-HOT update that inserts
+    into every one of the connection table's ten indexes; here it inserts into two
+    (bench/bench_pings.py has the figures).
+    """
+
+    connection = models.OneToOneField(
+        Connection, on_delete=models.CASCADE, primary_key=True, related_name="ping_schedule"
+    )
+    # A new row is due at once.
+    next_ping_at = models.DateTimeField(db_default=Now())
+    # Pings that failed in a row; 0 after a success (the connection's health: warning, then critical).
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # The ping scheduler: rows whose next ping is due, oldest first.
+            models.Index(fields=["next_ping_at"], name="ping_schedule_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"ping of connection {self.connection_id} at {self.next_ping_at:%Y-%m-%d %H:%M}"
 
 
 class ConnectionAudit(models.Model):
@@ -176,6 +221,7 @@ class ConnectionAudit(models.Model):
         BREAKER_CLOSED = "breaker_closed", "Circuit closed"
         WEBHOOK = "webhook", "Partner webhook"
         SCOPES_MISSING = "scopes_missing", "Scopes missing"
+        EXPIRY_NOTICE = "expiry_notice", "Told to reconnect before expiry"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="audits")
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from connections.models import Connection, ConnectionAudit, Post
+from connections.models import Connection, ConnectionAudit, PingSchedule, Post
 from connections.platforms.base import TokenSet
 
 
@@ -52,7 +52,8 @@ def connection_create(
 
     - An account the tenant has connected already is returned untouched (created=False):
       bringing an existing connection back is the reconnect flow's job.
-    - One transaction: the row (tokens encrypted, scopes as granted) and a `connect` audit row.
+    - One transaction: the row (tokens encrypted, scopes as granted), a `connect` audit row, and its
+      ping schedule, due at once (recovery/pings.py).
     - `account_email`: the signed-in account's email where the partner gives it (Google), the
       account hint of a later reconnect.
     """
@@ -76,6 +77,7 @@ def connection_create(
             ConnectionAudit.objects.create(
                 connection=connection, action=ConnectionAudit.Action.CONNECT, details=_token_facts(tokens), actor=actor
             )
+            PingSchedule.objects.create(connection=connection)  # pinged at the scheduler's next tick
     return connection, created
 
 

@@ -28,8 +28,9 @@ from connections.queries import (
     tenant_for_user,
 )
 from connections.services import post_create
-from recovery.attention import PAUSED, AttentionItem, attention_items, pause_words_for
+from recovery.attention import PAUSED, AttentionItem, attention_items
 from recovery.backfill import BackfillError, backfill_choose, backfill_posts
+from recovery.channel_words import pause_words_for
 from recovery.posts import post_confirm_published, post_fix_and_reschedule, post_publish_again
 from recovery.publishing import UNCONFIRMED_MESSAGE
 from recovery.reconnect import (

@@ -7,15 +7,13 @@
   ("LinkedIn Page: Demo Co is disconnected"), with why in plain words, since
   when, how many posts wait for it, and whether Reconnect fixes it;
 - each active connection with posts that came due while it was paused and wait
-  for the user's choice (recovery.backfill, with the reconnect wizard on).
+  for the user's choice (recovery.backfill, with the reconnect wizard on);
+- each active connection that stops working within 7 days unless its user signs
+  in again (recovery.token_upkeep.connections_needing_user_soon: Meta's tokens,
+  LinkedIn's refresh tokens near their end), with the date and Reconnect.
 
-Each kind of item has its own producer in ITEM_SOURCES, in order; another kind
-(a token that expires soon) is one more producer there.
-
-A pause made by ops (audit action "pause", actor "ops:<name>") says so in its
-own words: the reason ops chose is a taxonomy code written for failures, and
-shown to the user as such it would read as if the user had withdrawn access.
-The taxonomy's three parts (happened, we_did, todo) are combined whole, never cut.
+Each kind of item has its own producer in ITEM_SOURCES, in order. How a pause
+reads (ops' own pauses included) is recovery/channel_words.py.
 """
 
 from __future__ import annotations
@@ -28,31 +26,17 @@ from django.db.models import Count, OuterRef, Subquery
 
 from connections.channels import channel_label
 from connections.models import Connection, ConnectionAudit, Post
-from recovery.taxonomy import ErrorCode, get_taxonomy_entry
+from recovery.channel_words import pause_words, paused_by_ops
+from recovery.token_upkeep import connections_needing_user_soon
 
 PAUSED = "paused"  # a paused or needs-reconnect channel
 BACKFILL = "backfill"  # a channel back from a pause, with missed posts waiting for the user's choice
+EXPIRING = "expiring"  # an active channel whose sign-in ends soon: only a reconnect renews it
 
-OPS_PAUSE_REASON = "Our support team paused posting to this channel."
-OPS_PAUSE_RECONNECT_TODO = "They ask you to reconnect it: click Reconnect and sign in again; your scheduled posts are kept."
-OPS_PAUSE_TODO = (
-    "Nothing to do for now: they will resume it, and your scheduled posts are kept until then. "
-    "Contact support if you need it sooner."
-)
-UNKNOWN_PAUSE_REASON = "Posting to this channel is paused."
 BACKFILL_REASON = "Some posts came due while it was paused. They were not sent: choose what to do with them."
 BACKFILL_TODO = "Publish them now, pick a new time, or skip them."
-
-
-@dataclass(frozen=True)
-class PauseWords:
-    """A pause in the user's words: the headline, what happened, what to do, and who paused it."""
-
-    headline: str  # "LinkedIn Page: Demo Co is disconnected"
-    reason: str  # what happened and what we did
-    todo: str
-    by_ops: bool
-    reconnect_fixes_it: bool  # whether the Reconnect button is offered for it
+EXPIRING_REASON = "The partner's sign-in for this channel ends then, and only you can renew it."
+EXPIRING_TODO = "Click Reconnect and sign in again before that day; nothing is lost if you are late."
 
 
 @dataclass(frozen=True)
@@ -69,43 +53,6 @@ class AttentionItem:
     waiting_posts: int
     by_ops: bool = False
     offers_reconnect: bool = False
-
-
-def _pause_audit(connection_id: int):
-    """The audit row of the connection's latest pause (auto_pause or ops' pause), or None."""
-    return (
-        ConnectionAudit.objects.filter(
-            connection_id=connection_id, action__in=[ConnectionAudit.Action.AUTO_PAUSE, ConnectionAudit.Action.PAUSE]
-        )
-        .order_by("-created_at", "-id")
-        .only("action", "actor")
-        .first()
-    )
-
-
-def paused_by_ops(action: str | None, actor: str | None) -> bool:
-    """Whether a pause audit row is ops' own pause."""
-    return action == ConnectionAudit.Action.PAUSE and (actor or "").startswith("ops:")
-
-
-def pause_words(connection: Connection, *, by_ops: bool) -> PauseWords:
-    """How a paused connection is told to the user (banner, channels page, the pause mail)."""
-    label = channel_label(connection)
-    needs_sign_in = connection.status == Connection.Status.ATTENTION
-    if by_ops:
-        return PauseWords(
-            headline=f"{label} was paused by our support team",
-            reason=OPS_PAUSE_REASON,
-            todo=OPS_PAUSE_RECONNECT_TODO if needs_sign_in else OPS_PAUSE_TODO,
-            by_ops=True,
-            reconnect_fixes_it=needs_sign_in,
-        )
-    headline = f"{label} is disconnected" if needs_sign_in else f"{label} is paused"
-    try:
-        entry = get_taxonomy_entry(connection.pause_reason)
-    except (ValueError, KeyError):
-        return PauseWords(headline, UNKNOWN_PAUSE_REASON, get_taxonomy_entry(ErrorCode.AUTH_INVALID).todo, False, True)
-    return PauseWords(headline, f"{entry.happened} {entry.we_did}", entry.todo, False, True)
 
 
 def _paused_items(tenant_id: int) -> list[AttentionItem]:
@@ -187,22 +134,36 @@ def _backfill_items(tenant_id: int) -> list[AttentionItem]:
     return items
 
 
+def _expiring_items(tenant_id: int) -> list[AttentionItem]:
+    items = []
+    for due in connections_needing_user_soon(tenant_id):
+        label = channel_label(due.connection)
+        items.append(
+            AttentionItem(
+                kind=EXPIRING,
+                connection_id=due.connection.pk,
+                channel=label,
+                headline=f"{label} stops working on {due.stops_at:%A %d %B} unless you reconnect it",
+                reason=EXPIRING_REASON,
+                todo=EXPIRING_TODO,
+                since=None,
+                waiting_posts=0,
+                offers_reconnect=True,
+            )
+        )
+    return items
+
+
 # The producers of the banner's items, in the order they are shown.
-ITEM_SOURCES: list[Callable[[int], list[AttentionItem]]] = [_paused_items, _backfill_items]
+ITEM_SOURCES: list[Callable[[int], list[AttentionItem]]] = [_paused_items, _backfill_items, _expiring_items]
 
 
 def attention_items(tenant_id: int) -> list[AttentionItem]:
     """What of the tenant's channels needs the user now (empty: nothing; the banner is not shown).
 
-    Two to four queries whatever the number of channels; tokens are never loaded.
+    Three to five queries whatever the number of channels; tokens are never loaded.
     """
     items: list[AttentionItem] = []
     for source in ITEM_SOURCES:
         items.extend(source(tenant_id))
     return items
-
-
-def pause_words_for(connection: Connection) -> PauseWords:
-    """pause_words for one connection, reading who paused it from its audit log."""
-    audit = _pause_audit(connection.pk)
-    return pause_words(connection, by_ops=paused_by_ops(audit.action if audit else None, audit.actor if audit else None))

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from config.metrics import metrics
 from connections.capabilities import profile_for_connection
-from connections.models import Connection, ConnectionAudit
+from connections.models import Connection, ConnectionAudit, PingSchedule
 from connections.services import ConnectionNotFound
 from recovery.notifications import notify_connection_back, notify_connection_paused
 from recovery.posts import posts_release_waiting, waiting_post_ids
@@ -265,6 +265,7 @@ def resume_connection(
       audit row (with the reason it was paused for), in one transaction;
     - an active or inactive connection is left as it is (changed=False);
     - ConnectionNotFound when the connection is not the tenant's;
+    - it is pinged at the ping scheduler's next tick (its PingSchedule due now);
     - the posts that waited for this reconnect go back to the pipeline in the
       same transaction (recovery.posts.posts_release_waiting: due ones
       are enqueued once it commits); `waiting_post_ids` lists them. With
@@ -288,6 +289,10 @@ def resume_connection(
         connection.pause_description = ""
         connection.paused_at = None
         connection.save(update_fields=_PAUSE_FIELDS)
+        # Checked again soon, from a clean slate: the ping scheduler (recovery/pings.py) takes it at its next tick.
+        PingSchedule.objects.update_or_create(
+            connection_id=connection.pk, defaults={"next_ping_at": timezone.now(), "failures": 0}
+        )
         ConnectionAudit.objects.create(
             connection=connection, action=ConnectionAudit.Action.RESUME, details=details, actor=actor
         )
@@ -319,6 +324,18 @@ def get_paused_connections(tenant_id: int | None = None):
     if tenant_id is not None:
         queryset = queryset.filter(tenant_id=tenant_id)
     return queryset
+
+
+def pause_for_failure(connection, classified, actor: str = "system", extra_details=None) -> PauseResult:
+    """The pause a classified failure of a call on `connection` asks for (its code pauses the channel).
+
+    - PERMISSION_INSUFFICIENT with the missing scopes known: mark_connection_needs_scopes, so the
+      reconnect asks for exactly those; anything else: auto_pause_connection with `extra_details`.
+    - Whether the tenant gets auto-pause (RECOVERY_AUTOPAUSE_ENABLED) is the caller's decision.
+    """
+    if classified.code == ErrorCode.PERMISSION_INSUFFICIENT and classified.missing_scopes:
+        return mark_connection_needs_scopes(connection, classified.missing_scopes, actor=actor)
+    return auto_pause_connection(connection.tenant_id, connection.pk, classified, actor=actor, extra_details=extra_details)
 
 
 # -- marking a connection for a scope reconnect -------------------------------------

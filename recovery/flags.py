@@ -53,6 +53,15 @@ def flag_is_on_for_tenant(name: str, tenant_id: int) -> bool:
     return get_waffle_flag_model().get(name).is_active_for_tenant(tenant_id)
 
 
+def flag_tenants_on(name: str, tenant_ids) -> set[int]:
+    """The tenants among `tenant_ids` that flag `name` is on for: the same answer as flag_is_on_for_tenant
+    for each, for the price of one check (the flag and its lists read once; the rest is arithmetic).
+    For schedulers that decide thousands of tenants per run."""
+    flag = get_waffle_flag_model().get(name)
+    lists = flag.tenant_lists() if flag.pk else None
+    return {int(tenant_id) for tenant_id in tenant_ids if flag.decide_for_tenant(tenant_id, lists).on}
+
+
 def flag_is_on_for_request(request, name: str) -> bool:
     """Whether flag `name` is on for this request.
 

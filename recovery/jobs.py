@@ -12,8 +12,10 @@ import logging
 from django.db import close_old_connections
 
 from recovery.notifications import connection_back_mail_send, connection_pause_mail_send
+from recovery.pings import connection_ping, pings_enqueue_due
 from recovery.publishing import post_publish, post_recover_abandoned, post_recover_when_lease_ends
 from recovery.sweeper import posts_enqueue_due, posts_sweep
+from recovery.token_upkeep import token_refresh_planned, tokens_notify_expiring, tokens_refresh_due
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +71,31 @@ def connection_back_mail_job(connection_id: int) -> int:
     """Mail the tenant's owners and admins that a channel is back (recovery.notifications.connection_back_mail_send)."""
     close_old_connections()
     return connection_back_mail_send(connection_id)
+def pings_enqueue_due_job() -> int:
+    """Cron: enqueue a ping for each connection that is due one (recovery.pings.pings_enqueue_due)."""
+    close_old_connections()
+    return pings_enqueue_due()
+
+
+def connection_ping_job(connection_id: int) -> str:
+    """Ping one connection and act on the answer (recovery.pings.connection_ping); returns the outcome's name."""
+    close_old_connections()
+    return connection_ping(connection_id).value
+
+
+def tokens_refresh_due_job() -> int:
+    """Cron: enqueue a refresh for each token about to expire (recovery.token_upkeep.tokens_refresh_due)."""
+    close_old_connections()
+    return tokens_refresh_due()
+
+
+def token_refresh_job(connection_id: int) -> str:
+    """Refresh one connection's token if it is due (recovery.token_upkeep.token_refresh_planned)."""
+    close_old_connections()
+    return token_refresh_planned(connection_id)
+
+
+def tokens_notify_expiring_job() -> int:
+    """Cron: tell users of connections that need them within 7 days (recovery.token_upkeep.tokens_notify_expiring)."""
+    close_old_connections()
+    return tokens_notify_expiring()

@@ -91,15 +91,16 @@ class TenantFlag(AbstractUserFlag):
         # Compare in tenths, exactly: tenant_percent has one decimal place.
         return self.tenant_bucket(tenant_id) < Decimal(self.tenant_percent) * 10
 
-    def decide_for_tenant(self, tenant_id: int) -> TenantDecision:
+    def decide_for_tenant(self, tenant_id: int, lists: tuple[frozenset, frozenset] | None = None) -> TenantDecision:
         """The flag's value for one tenant, with the rule that decided it: DECISION_ORDER, in code.
 
         A flag that does not exist is WAFFLE_FLAG_DEFAULT (off); `everyone` Unknown goes on to the percentage.
+        `lists`: tenant_lists() already read, for a caller deciding many tenants at once.
         """
         if not self.pk:
             return TenantDecision(bool(get_setting("FLAG_DEFAULT")), "flag does not exist")
         tenant_id = int(tenant_id)  # an id that arrived as text must still match the lists
-        on_ids, off_ids = self.tenant_lists()
+        on_ids, off_ids = lists if lists is not None else self.tenant_lists()
         if tenant_id in off_ids:
             return TenantDecision(False, "listed off")
         if self.everyone is False:

@@ -1,8 +1,9 @@
-"""Mails about a tenant's channels: one when a channel pauses, one when it is back.
+"""Mails about a tenant's channels: one when a channel pauses, one when it is back, one before a sign-in ends.
 
 Rules:
-- They go to the tenant's owners and admins (`tenant_admin_emails`), through Django's email
-  backend (the console locally, locmem in tests).
+- They go to the tenant's owners and admins (`tenant_admin_emails`), one message per person (no
+  one sees the others' addresses), through Django's email backend (the console locally, locmem in
+  tests).
 - One mail per pause, not per failed post: the pause service calls `notify_connection_paused`
   only when its pause changed the connection (a second worker's pause of the same connection
   changes nothing), and the mail job is enqueued once that pause commits. Likewise one mail
@@ -14,6 +15,8 @@ Rules:
   publish path, and a slow or failing mail server must neither slow it nor undo it.
 - A pause mail whose pause is over by the time the job runs (resumed, or paused again later) is
   not sent: the user would be told about something that is no longer true.
+- The reconnect notice (token upkeep, 7 days before a sign-in only a person can renew ends) is sent
+  by its own job (recovery.token_upkeep), which records it once it went out.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from datetime import datetime
 import django_rq
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from connections.channels import channel_label
 from connections.models import Connection, Membership
-from recovery.attention import pause_words_for
+from recovery.channel_words import pause_words_for
 from recovery.policies import get_redis
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,11 @@ def tenant_admin_emails(tenant_id: int) -> list[str]:
         .values_list("email", flat=True)
     )
     return sorted(set(emails))
+
+
+def _mail(subject: str, body: str, recipients: list[str]) -> None:
+    """One message per recipient; raises what the email backend raises."""
+    send_mass_mail([(subject, body, None, [email]) for email in recipients], fail_silently=False)
 
 
 def channels_page_url() -> str:
@@ -100,7 +109,7 @@ def connection_pause_mail_send(connection_id: int, paused_at: str) -> int:
             "You receive this because you are an owner or admin of this workspace.",
         ]
     )
-    send_mail(words.headline, body, None, recipients)
+    _mail(words.headline, body, recipients)
     logger.info("pause mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
     return len(recipients)
 
@@ -122,6 +131,35 @@ def connection_back_mail_send(connection_id: int) -> int:
             "You receive this because you are an owner or admin of this workspace.",
         ]
     )
-    send_mail(f"{label} is connected again", body, None, recipients)
+    _mail(f"{label} is connected again", body, recipients)
     logger.info("back mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
     return len(recipients)
+
+
+def reconnect_notice_message(connection: Connection, stops_at: datetime) -> tuple[str, str]:
+    """(subject, body) of the mail telling the tenant that `connection` stops working at `stops_at` unless reconnected."""
+    channel = channel_label(connection)
+    day = timezone.localtime(stops_at).strftime("%A %d %B %Y")
+    subject = f"Reconnect {channel} before {day}"
+    body = (
+        "Hello,\n\n"
+        f"Your connection to {channel} stops working on {day}: the partner's sign-in ends then and "
+        "only a person can renew it.\n\n"
+        "To keep your scheduled posts going out, open your channels page and click Reconnect next to "
+        f"this channel before that day:\n\n    {channels_page_url()}\n\n"
+        "Nothing is lost if you miss it: posts wait for the reconnect and go out once you do.\n"
+    )
+    return subject, body
+
+
+def send_reconnect_notice(connection: Connection, stops_at: datetime) -> list[str]:
+    """Mail the tenant's owners and admins that `connection` needs a reconnect by `stops_at`; returns the recipients.
+
+    Raises what the email backend raises (the caller records the notice only once it went out).
+    """
+    recipients = tenant_admin_emails(connection.tenant_id)
+    if not recipients:
+        return []
+    subject, body = reconnect_notice_message(connection, stops_at)
+    _mail(subject, body, recipients)
+    return recipients

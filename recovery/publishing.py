@@ -75,6 +75,7 @@ from recovery.policies.usage_throttle import (
 from recovery.posts import LOOKUP_FIRST_CODES, post_claim
 from recovery.publish_queue import enqueue_post_publish, enqueue_post_recover
 from recovery.taxonomy import ClassifiedError, ErrorCode
+from recovery.token_upkeep import renew_after_auth_failure
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,8 @@ def post_publish(post_id: int) -> Outcome:
     4. Breaker, usage throttle and token buckets: if any says wait, defer the
        job (same post, later) without counting an attempt.
     5. Claim (scheduled -> publishing, attempts + 1).
-    6. Look the post up first if the last attempt's outcome was unknown; else publish.
+    6. Look the post up first if the last attempt's outcome was unknown; else publish. An expired
+       token with a usable refresh token is refreshed once and the call made again at once.
     7. Act on the outcome: published, retry, pause, dead-letter, escalate, unconfirmed.
     """
     started = time.monotonic()
@@ -177,7 +179,9 @@ def _guards(post: Post, connection: Connection) -> tuple[float | None, bool]:
     return None, breaker.state != CLOSED
 
 
-def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_was_closed: bool) -> Outcome:
+def _send(
+    post: Post, connection: Connection, claimed_at: datetime, *, breaker_was_closed: bool, renewed: bool = False
+) -> Outcome:
     connector = get_connector(connection)
     _watch_usage(connector)
     try:
@@ -189,6 +193,13 @@ def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_w
         result = connector.publish(post)
     except PartnerError as exc:
         classified = classify_failure(exc, connection.platform)
+        # An expired token with a usable refresh token: refresh once (recovery.token_upkeep) and send again
+        # at once under the same claim; a refused refresh pauses, a transient one is retried later.
+        renewal = None if renewed else renew_after_auth_failure(connection, classified)
+        if renewal is not None and renewal.connection is not None:
+            return _send(post, renewal.connection, claimed_at, breaker_was_closed=breaker_was_closed, renewed=True)
+        if renewal is not None:
+            classified = renewal.failure
         bind(errorCode=classified.code.value)
         _breaker_outcome(connection, classified, breaker_was_closed)
         return _handle_failure(post, connection, claimed_at, classified)

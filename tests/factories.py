@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
+from connections.models import Connection, ConnectionAudit, Membership, PingSchedule, Post, Tenant
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -35,9 +35,17 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.MEMBER
 
 
+class PingScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PingSchedule
+
+
 class ConnectionFactory(factory.django.DjangoModelFactory):
+    """A connection with its ping schedule (due at once), as connection_create makes them."""
+
     class Meta:
         model = Connection
+        skip_postgeneration_save = True  # the schedule points at the connection; nothing to save again
 
     tenant = factory.SubFactory(TenantFactory)
     platform = "linkedin"
@@ -46,6 +54,7 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     granted_scopes = factory.LazyFunction(list)
     access_token = factory.Sequence(lambda n: f"access-token-{n}")
     refresh_token = factory.Sequence(lambda n: f"refresh-token-{n}")
+    ping_schedule = factory.RelatedFactory(PingScheduleFactory, factory_related_name="connection")
 
     class Params:
         paused = factory.Trait(

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from django.urls import reverse
 
-from connections.models import Membership, Post
+from connections.models import Connection, Membership, Post
 from recovery.flags import RECONNECT_WIZARD_ENABLED, flag_disable_for_tenant, flag_enable_for_tenant
 from recovery.models import TenantFlag
 from sandbox import faults
@@ -42,8 +42,14 @@ def linkedin_page(tenant, **fields):
 
 
 def pause_by_the_pipeline(connection, fault=faults.EXPIRE_TOKEN, content="Waiting for the reconnect", **params) -> Post:
-    """A due post the partner refuses with `fault`: a real worker classifies it, pauses the channel, the post waits."""
+    """A due post the partner refuses with `fault`: a real worker classifies it, pauses the channel, the post waits.
+
+    An expired token pauses only when no refresh token can renew it (token upkeep refreshes and sends again
+    otherwise): the connection is that of an app without LinkedIn's programmatic refresh tokens, as most are.
+    """
     autopause(connection.tenant, True)
+    if fault == faults.EXPIRE_TOKEN:
+        Connection.objects.filter(pk=connection.pk).update(refresh_token="", refresh_token_expires_at=None)
     faults.set_fault(connection.platform, fault, account_id=connection.external_account_id, **params)
     post = due_post(connection, content=content)
     enqueue_due()

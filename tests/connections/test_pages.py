@@ -229,7 +229,7 @@ def test_the_channels_page_costs_the_same_queries_for_six_channels_and_for_sixte
 
     # session, user, tenant, the attention items (paused with who paused them, their waiting posts, missed
     # posts: read once for the rows and the banner), the channels with their checks, the user's role
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(9) as few:
         client.get("/channels/")
     for n in range(10):
         connection = ConnectionFactory(tenant=tenant, platform="tiktok", external_account_name=f"@more{n}")

@@ -86,7 +86,7 @@ def test_the_list_costs_the_same_queries_for_3_posts_and_for_40(client, member, 
 
     # session, user, tenant, page count, posts with their connection, the attention summary; the banner:
     # paused channels, missed posts by channel, their channels, and the user's role (may they choose?)
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(11) as few:
         client.get(URL)
     for _ in range(37):
         post(connection, status=Post.Status.WAITING_RECONNECT, last_error_code="AUTH_REVOKED")

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core import mail
 
 from connections.models import ConnectionAudit, Membership, Post
-from recovery.attention import BACKFILL, OPS_PAUSE_REASON, PAUSED, attention_items
+from recovery.attention import BACKFILL, PAUSED, attention_items
 from recovery.autopause import auto_pause_connection, build_pause_reason, resume_connection
+from recovery.channel_words import OPS_PAUSE_REASON
 from recovery.notifications import tenant_admin_emails
 from recovery.taxonomy import get_taxonomy_entry
 from recovery.worker import RecoveryWorker
@@ -88,11 +89,11 @@ def test_the_items_cost_the_same_queries_for_one_paused_channel_and_for_ten(tena
         PostFactory(connection=connection, status=Post.Status.WAITING_RECONNECT)
 
     pause_one()
-    with django_assert_num_queries(3):  # paused channels with who paused them, their waiting posts, missed posts
+    with django_assert_num_queries(4):  # paused channels with who paused them, their waiting posts, missed posts, expiring sign-ins
         attention_items(tenant.pk)
     for _ in range(9):
         pause_one()
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert len(attention_items(tenant.pk)) == 10
 
 
@@ -108,8 +109,8 @@ def test_the_owners_and_admins_get_one_mail_per_pause_naming_the_channel_without
 
     run_mail_jobs()
 
-    [sent] = mail.outbox
-    assert sorted(sent.to) == sorted([owner.email, admin.email]) and member.email not in sent.to
+    assert sorted(message.to for message in mail.outbox) == sorted([[owner.email], [admin.email]])  # one each
+    sent = mail.outbox[0]
     assert sent.subject == "LinkedIn Page: Acme Page is disconnected"
     assert f"{settings.SITE_URL}/channels/" in sent.body
     assert get_taxonomy_entry("AUTH_EXPIRED").happened in sent.body
@@ -134,3 +135,23 @@ def test_tenant_admin_emails_are_the_active_owners_and_admins_of_that_tenant_onl
     inactive.save()
 
     assert tenant_admin_emails(tenant.pk) == [owner.email]
+
+
+def test_a_channel_whose_sign_in_ends_within_7_days_is_in_the_banner_with_reconnect(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from recovery.attention import EXPIRING
+
+    page = ConnectionFactory(
+        tenant=tenant, platform="meta", account_type="facebook_page", external_account_name="Acme Page",
+        refresh_token="", token_expires_at=timezone.now() + timedelta(days=3),
+    )
+    ConnectionFactory(tenant=tenant, platform="meta", account_type="facebook_page", refresh_token="",
+                      token_expires_at=timezone.now() + timedelta(days=30))  # not yet
+
+    [item] = attention_items(tenant.pk)
+
+    assert (item.kind, item.connection_id, item.offers_reconnect) == (EXPIRING, page.pk, True)
+    assert item.headline.startswith("Facebook Page: Acme Page stops working on")

@@ -31,8 +31,8 @@ def sandbox_in_process(settings):
 
 
 def callback(platform):
-    """The product's own callback URL on SITE_URL, as its connect and reconnect flows send it."""
-    return f"http://testserver/connections/callback/{platform}/"
+    """The product's own callback URL on SITE_URL, as its reconnect flow sends it (one for every partner)."""
+    return "http://testserver/channels/reconnect/callback/"
 
 
 def authorize_path(platform, redirect_uri):
@@ -85,13 +85,13 @@ def test_an_unregistered_redirect_uri_gets_the_partners_error_page_and_never_a_c
 
 
 @pytest.mark.parametrize("near_miss", [
-    "http://testserver/connections/callback/meta",             # no trailing slash
-    "https://testserver/connections/callback/meta/",           # another scheme
-    "http://testserver/connections/callback/meta/?next=x",     # a query added
-    "http://testserver/connections/callback/meta/../../evil",  # a path climbing out
-    "http://testserver/connections/callback/meta/more",        # a longer path (no prefix matching)
-    "http://testserver.attacker.example/connections/callback/meta/",
-    "http://testserver/connections/callback/linkedin/",        # another partner's
+    "http://testserver/channels/reconnect/callback",             # no trailing slash
+    "https://testserver/channels/reconnect/callback/",           # another scheme
+    "http://testserver/channels/reconnect/callback/?next=x",     # a query added
+    "http://testserver/channels/reconnect/callback/../../evil",  # a path climbing out
+    "http://testserver/channels/reconnect/callback/more",        # a longer path (no prefix matching)
+    "http://testserver.attacker.example/channels/reconnect/callback/",
+    "http://testserver/channels/reconnect/",                     # a shorter one
 ])
 def test_only_an_exact_registered_uri_is_accepted(client, account, near_miss):
     account("meta")

@@ -7,7 +7,8 @@ services (connection_create, post_create); and, so the posts page, the
 paused view and the dead-letter admin show real states at once, two failures
 made by the pipeline's own services: the LinkedIn token expired (the channel
 paused for reconnect, a post waiting for it) and an Instagram image the
-partner refused (the post dead-lettered). The passwords are public (below,
+partner refused (the post dead-lettered); the connections' first pings are planned
+for once the local run's web server answers. The passwords are public (below,
 and printed by runlocal): local runs only, so the command refuses to run
 unless SANDBOX_ENABLED is on, which `check --deploy` refuses in production.
 
@@ -28,10 +29,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from connections.models import Connection, Membership, Platform, Post, Tenant
+from connections.models import Connection, Membership, PingSchedule, Platform, Post, Tenant
 from connections.services import connection_create, post_create
 from recovery.classifier import classify_partner_error
 from recovery.flags import ALL_FLAGS, flag_enable_for_tenant
+from recovery.pings import connection_schedule_ping
 from recovery.posts import post_claim
 from recovery.publishing import post_apply_failure
 from sandbox import faults
@@ -214,6 +216,18 @@ def seed_refused_instagram_image(demo: DemoData) -> None:
     _failed_post(demo, REFUSED_MEDIA_POST)
 
 
+def seed_first_pings(demo: DemoData) -> None:
+    """The demo's connections are first pinged 20 to 60 seconds from now, once the local run's web server
+    (which serves the sandbox partners) answers, instead of at cron's first tick; later pings follow the
+    intervals (PING_MIN_INTERVAL_S / PING_MAX_INTERVAL_S). A connection already planned later keeps its time."""
+    now = timezone.now()
+    for index, connection in enumerate(demo.connections):
+        first = now + timedelta(seconds=20 + 40 * index / max(len(demo.connections) - 1, 1))
+        if PingSchedule.objects.filter(connection_id=connection.pk, next_ping_at__gte=first).exists():
+            continue
+        connection_schedule_ping(connection.pk, first)
+
+
 # The steps, in order. Append yours.
 STEPS = [
     seed_tenant,
@@ -223,6 +237,7 @@ STEPS = [
     seed_flags,
     seed_expired_linkedin_token,
     seed_refused_instagram_image,
+    seed_first_pings,
 ]
 
 
