@@ -118,6 +118,10 @@ PUBLISH_SWEEP_INTERVAL_S = env_int("PUBLISH_SWEEP_INTERVAL_S", 30)  # cron: reco
 PUBLISH_LOST_JOB_GRACE_S = env_int("PUBLISH_LOST_JOB_GRACE_S", 900)
 # The due-post enqueuer takes at most this many posts of one tenant per run (fairness between tenants).
 PUBLISH_ENQUEUE_PER_TENANT = env_int("PUBLISH_ENQUEUE_PER_TENANT", 100)
+# ...in batches of about this many posts (one transaction and one Redis round trip each), until
+# nothing is due or this many seconds have passed (the next run resumes where it stopped).
+PUBLISH_ENQUEUE_BATCH = env_int("PUBLISH_ENQUEUE_BATCH", 1000)
+PUBLISH_ENQUEUE_BUDGET_S = env_int("PUBLISH_ENQUEUE_BUDGET_S", max(1, PUBLISH_DUE_INTERVAL_S - 2))
 # At most this many publish jobs of one tenant queued or running at once (RQ RateLimit): tenant isolation.
 PUBLISH_TENANT_CONCURRENCY = env_int("PUBLISH_TENANT_CONCURRENCY", 2)
 # Token buckets (recovery/policies/rate_limit.py): per (tenant, platform) and per platform for the app.
