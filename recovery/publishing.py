@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -41,6 +42,7 @@ from django.db import transaction
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
+from config.metrics import metrics
 from connections.capabilities import check_post
 from connections.models import Connection, Post
 from connections.platforms.base import PartnerError, get_connector, get_connector_class
@@ -182,6 +184,7 @@ def _send(post: Post, connection: Connection, claimed_at: datetime, *, breaker_w
 
 
 _usage_hooks: dict[str, object] = {}
+_usage_hooks_lock = threading.Lock()
 
 
 def _watch_usage(connector) -> None:
@@ -201,8 +204,9 @@ def _watch_usage(connector) -> None:
 
         _usage_hooks[platform] = hook
     hooks = type(connector).session().hooks["response"]
-    if hook not in hooks:
-        hooks.append(hook)
+    with _usage_hooks_lock:  # worker threads share the Session: one hook, not one per thread
+        if hook not in hooks:
+            hooks.append(hook)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
@@ -255,6 +259,9 @@ def _mark_published(post: Post, claimed_at: datetime, result, via: str) -> Outco
     )
     if not updated:
         return _lost_claim(post)
+    # Lateness is the user's measure: from the time they chose to the publication, retries included.
+    lateness_ms = (now - post.scheduled_at).total_seconds() * 1000
+    metrics.timing("recovery.publish.lateness", lateness_ms, tags={"platform": post.connection.platform})
     logger.info(
         "post published",
         extra={"postId": post.pk, "tenantId": post.tenant_id, "attempts": post.attempts, "via": via},
