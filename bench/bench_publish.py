@@ -12,7 +12,7 @@ later. Token buckets are opened wide: this measures capacity, not throttling.
   scheduled time (no backlog built up);
 - memory: each worker process's resident set (RSS) and proportional set
   (PSS: shared pages split between the processes sharing them), sampled every
-  second, peak; per call in flight = peak PSS of the processes / calls they
+  second, peak, and their CPU time a publish; per call in flight = peak PSS of the processes / calls they
   had in flight (threads x processes); and a thread's own cost: the PSS of one
   busy process with --threads threads over one with a single thread.
 
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_pipeline import ENV_FOR_SANDBOX, free_port, percentile, wait_until_up  # noqa: E402
-from scratch import recreate_database, scratch_database_url  # noqa: E402
+from scratch import claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
 
 HERE = Path(__file__).resolve()
 TENANTS = 200
@@ -133,19 +133,23 @@ class MemorySampler(threading.Thread):
     def __init__(self, processes):
         super().__init__(daemon=True)
         self.pids = [process.pid for process in processes]
-        self.rss = self.pss = 0.0
+        self.rss = self.pss = self.cpu_s = 0.0
         self.running = True
 
     def run(self):
         import psutil
 
+        first_cpu = None
         while self.running:
-            rss = pss = 0
+            rss = pss = cpu = 0
             for pid in self.pids:
                 with contextlib.suppress(psutil.Error):
-                    info = psutil.Process(pid).memory_full_info()
-                    rss, pss = rss + info.rss, pss + info.pss
+                    process = psutil.Process(pid)
+                    info, times = process.memory_full_info(), process.cpu_times()
+                    rss, pss, cpu = rss + info.rss, pss + info.pss, cpu + times.user + times.system
             self.rss, self.pss = max(self.rss, rss / 2**20), max(self.pss, pss / 2**20)
+            first_cpu = cpu if first_cpu is None else first_cpu
+            self.cpu_s = cpu - first_cpu  # the worker processes' CPU seconds over the run
             time.sleep(1)
 
 
@@ -181,6 +185,7 @@ def run_rate(connections, rate: float, window_s: float, tick_s: float) -> dict:
     if others.exists():
         planned = [(at - timezone.now()).total_seconds() for at in others.values_list("next_attempt_at", flat=True) if at]
         print(f"  not published: {dict(Counter(others.values_list('status', 'last_error_code')))}; "
+              f"their jobs: {where_jobs_are(list(others.values_list('pk', 'tenant_id')))}; "
               f"e.g. {others.values_list('last_error_message', flat=True).first()!r}; planned in "
               f"{min(planned, default=0):.0f}..{max(planned, default=0):.0f} s, {len(planned)} planned")
     lateness = [(published - scheduled).total_seconds() for scheduled, published in rows]
@@ -194,6 +199,30 @@ def run_rate(connections, rate: float, window_s: float, tick_s: float) -> dict:
         # Held: every post out within 3 s of the last one's time, so no backlog built up.
         "held": len(rows) == count and (last - start).total_seconds() <= window_s + 3,
     }
+
+
+def where_jobs_are(posts) -> dict:
+    """Where the publish jobs of these (post id, tenant id) are in RQ, by registry."""
+    from rq.rate_limit import RateLimitRegistry
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+    from recovery.publish_queue import publish_queue, tenant_rate_limit_key
+
+    queue = publish_queue()
+    places = {"queued": queue.get_job_ids(), "scheduled": ScheduledJobRegistry(queue=queue).get_job_ids(),
+              "started": [key.split(":")[0] for key in StartedJobRegistry(queue=queue).get_job_ids()],
+              "failed": FailedJobRegistry(queue=queue).get_job_ids(), "finished": FinishedJobRegistry(queue=queue).get_job_ids()}
+    for tenant_id in {tenant for _, tenant in posts}:
+        registry = RateLimitRegistry(tenant_rate_limit_key(tenant_id), queue.connection)
+        places.setdefault("rate_limited", []).extend(registry.get_rate_limited_job_ids())
+        places.setdefault("slot_held", []).extend(registry.get_allowed_job_ids())
+    wanted = {post_id for post_id, _ in posts}
+    found = Counter()
+    for place, ids in places.items():
+        for job in queue.job_class.fetch_many(ids, connection=queue.connection):
+            if job and job.args and job.args[0] in wanted:
+                found[f"{place}:{job.get_status(refresh=False)}"] += 1
+    return dict(found)
 
 
 def measure(connections, processes: int, threads: int, rates, window_s: float, tick_s: float, label: str) -> list:
@@ -213,7 +242,8 @@ def measure(connections, processes: int, threads: int, rates, window_s: float, t
             print(f"  {label:24s} {rate:6.0f}/s due: {result['per_s']:6.1f} publishes/s, lateness p50 "
                   f"{result['p50']:6.2f} s p99 {result['p99']:6.2f} s, {result['published']}/{result['posts']} out, "
                   f"{'held' if result['held'] else 'NOT held'}; workers RSS {sampler.rss:5.0f} MB PSS "
-                  f"{sampler.pss:5.0f} MB = {sampler.pss / in_flight:5.1f} MB per call in flight")
+                  f"{sampler.pss:5.0f} MB = {sampler.pss / in_flight:5.1f} MB per call in flight; worker CPU "
+                  f"{1000 * sampler.cpu_s / max(result['published'], 1):4.1f} ms a publish")
     finally:
         stop(workers)
     return results
@@ -302,6 +332,7 @@ def main():
                                         "bench_publish")
     recreate_database(database_url)
     os.environ["DATABASE_URL"] = database_url
+    claim_bench_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10"))
     try:
         with partner(args.partner, args.latency_ms, args.server_threads):
             import django_rq

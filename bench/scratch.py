@@ -59,3 +59,24 @@ def scratch_database(purpose: str):
 
         connections.close_all()
         recreate_database(url, drop_only=True)
+
+
+# The key test runs use to hold a Redis database (config/settings_test.py): a run skips a held database,
+# and it empties the one it holds before every test, so a bench on an unheld one can lose its jobs.
+TEST_RUN_CLAIM_KEY = "connection-recovery:test-run:db:%d"
+
+
+def claim_bench_redis(url: str, hold_s: int = 3 * 3600) -> None:
+    """Hold the Redis database of `url` as test runs do, so none takes it meanwhile; exit if one holds it."""
+    import atexit
+    import socket
+
+    import redis
+
+    options = redis.connection.parse_url(url)
+    db = options.get("db", 0)
+    registry = redis.Redis(**{**options, "db": 0})
+    key, me = TEST_RUN_CLAIM_KEY % db, f"{socket.gethostname()}:{os.getpid()}"
+    if not registry.set(key, me, nx=True, ex=hold_s) and registry.get(key) != me.encode():
+        sys.exit(f"Redis database {db} is held by a test run ({registry.get(key)!r}): set REDIS_URL to another one.")
+    atexit.register(lambda: registry.get(key) == me.encode() and registry.delete(key))
