@@ -1,30 +1,27 @@
-"""System checks: refuse the development-only secrets when DEBUG is off, and the partner API
-versions in use that are retired or about to be."""
+"""System checks: the development-only secrets and the sandbox (`check --deploy`; a process with
+DEBUG off refuses to start with them, config/startup_checks.py), and the partner API versions in
+use that are retired or about to be."""
 
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils import timezone
 
+from config.startup_checks import insecure_settings
 from connections.platforms import versions
+
+# One id per variable, as the deploy check has always reported them.
+_INSECURE_SETTING_IDS = {"SECRET_KEY": "config.E001", "SECRET_KEY_FALLBACKS": "config.E001",
+                         "TOKEN_ENCRYPTION_KEYS": "config.E002", "SANDBOX_ENABLED": "config.E003"}
 
 
 @register(Tags.security, deploy=True)
 def check_production_secrets(app_configs, **kwargs):
-    errors = []
-    if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
-        errors.append(Error("SECRET_KEY is the development key.", hint="Set SECRET_KEY.", id="config.E001"))
-    if settings.DEV_TOKEN_ENCRYPTION_KEY in settings.TOKEN_ENCRYPTION_KEYS:
-        errors.append(
-            Error(
-                "TOKEN_ENCRYPTION_KEYS holds the development key.",
-                hint="Generate one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.",
-                id="config.E002",
-            )
-        )
-    if settings.SANDBOX_ENABLED:
-        errors.append(Error("SANDBOX_ENABLED is on.", hint="Unset SANDBOX_ENABLED in production.", id="config.E003"))
-    return errors
+    """What a process with DEBUG off refuses to start with (config/startup_checks.py), as deploy-check errors."""
+    return [
+        Error(f"{found.variable} {found.problem}", hint=found.remedy, id=_INSECURE_SETTING_IDS[found.variable])
+        for found in insecure_settings(settings)
+    ]
 
 
 @register(Tags.security)

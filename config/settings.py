@@ -5,6 +5,7 @@ sets DEBUG=0 and real values, and `manage.py check --deploy` then reports
 nothing.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -15,8 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=False)
 
-# The insecure defaults exist only so a developer can start with no setup; the
-# deploy checks in config/checks.py refuse them when DEBUG is off.
+# The insecure defaults exist only so a developer can start with no setup; with DEBUG off
+# every process refuses to start with them (config/startup_checks.py).
 DEV_SECRET_KEY = "django-insecure-local-development-only-key-do-not-deploy"
 # A Fernet key that is public by being here: local runs and tests only.
 DEV_TOKEN_ENCRYPTION_KEY = "bG9jYWwtZGV2LW9ubHktdG9rZW4ta2V5LTMyYnl0ZXM="
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "waffle",
+    "axes",
     "config",
     "connections",
     "recovery",
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.DebugNotFoundPageMiddleware",
+    "config.middleware.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,7 +60,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
+    "config.middleware.DjangoRQNotFoundMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# Error reports (the DEBUG pages, mailed and logged 500s) mask every secret, DEBUG on or off.
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.RedactingExceptionReporterFilter"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -159,6 +169,23 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# Failed sign-ins (django-axes, on the product's login and the admin's): after LOGIN_FAILURE_LIMIT
+# failures within LOGIN_LOCKOUT_MINUTES, the account is locked, and so is the client address (each
+# on its own), for LOGIN_LOCKOUT_MINUTES; the page says so (429). Ops see and lift lockouts in the
+# admin (Axes: access attempts). Behind proxies, TRUSTED_PROXY_COUNT says how many append to
+# X-Forwarded-For, so the client's address is read from it (and a forged one is ignored).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "config.views.login_locked_out"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lockout ends when it said it would
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+# python-ipware counts the proxies after the client in X-Forwarded-For: the nearest one is REMOTE_ADDR.
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1 if TRUSTED_PROXY_COUNT else None
+IPWARE_STRICT = False  # a client that sends its own X-Forwarded-For is read at its real place, not dropped
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -188,6 +215,10 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # Connectors talk to f"{SITE_URL}/sandbox/<platform>" instead of the partner's
 # hosts when this and SANDBOX_ENABLED are both on (connections.platforms.base.partner_base_url).
 PARTNERS_USE_SANDBOX = env_bool("PARTNERS_USE_SANDBOX", default=SANDBOX_ENABLED)
+# The redirect URIs registered for our app at each sandbox partner: its consent page refuses any other,
+# as the partners do. "{platform}" stands for the partner (meta, linkedin...); a path is on SITE_URL.
+# The product's connect and reconnect callbacks must be listed here (and at the real partners).
+SANDBOX_REDIRECT_URIS = env_list("SANDBOX_REDIRECT_URIS", ["/connections/callback/{platform}/"])
 
 # Partner hosts: the real ones. One setting per host a connector calls.
 META_API_BASE = env_str("META_API_BASE", "https://graph.facebook.com")

@@ -72,7 +72,17 @@ from config.settings import *  # noqa: E402,F401,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SANDBOX_ENABLED = True
+# Tests run with DEBUG off and the public development keys on purpose (config/startup_checks.py).
+ALLOW_DEVELOPMENT_SECRETS = True
 SECURE_SSL_REDIRECT = False
+# The live servers speak plain http: a Secure-only CSRF cookie would never come back from a client.
+CSRF_COOKIE_SECURE = False
+# The fixed callback URLs the connector and contract tests send to the sandbox's consent pages.
+SANDBOX_REDIRECT_URIS = [
+    *SANDBOX_REDIRECT_URIS,  # noqa: F405
+    "https://app.example.com/cb", "https://app.example.com/oauth/callback", "https://app.example.com/connections/callback",
+    "https://app.example.com/connections/callback/{platform}",
+]
 # Tests do not run collectstatic: the manifest storage would fail every admin page.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Live-server threads would hold pooled connections open and delay dropping the test database.

@@ -36,6 +36,7 @@ Writing a partner module (sandbox/<platform>.py; meta.py is the fullest example)
                                                         # it never had); call.headers go with any answer
         def check_proof(call, token) -> Answer | None   # optional: how the token was presented (appsecret_proof)
         partial_grants = True                           # False: consent is all requested scopes or none
+        redirect_uri_refused = "..."                    # the partner's words for an unregistered redirect_uri
         basic_client_auth = False                       # True: token endpoint takes HTTP Basic client auth
     PARTNER = core.register(MyPartner())
 
@@ -59,6 +60,8 @@ Faults apply in this order (core.endpoint): latency, timeout, server_error, the 
 (when the endpoint needs a scope), delete_target (when the call names a target). Token
 faults (expire, revoke, remove_scope) hit only tokens issued before the fault was set.
 Tokens and codes are stored as sha256 hashes; the request log redacts them.
+The consent pages answer only the redirect URIs registered in SANDBOX_REDIRECT_URIS
+(core.registered_redirect_uris) and take Django's CSRF token, as the partners' pages do.
 
 Webhooks the partners send: sandbox/webhooks.py.
 """

@@ -26,8 +26,12 @@ class SandboxFaultForm(forms.ModelForm):
         account = data.get("account")
         if account and account.platform != data.get("platform"):
             raise forms.ValidationError("The account belongs to another platform.")
+        params = data.get("params") or {}
         try:
-            faults.validate_fault(data.get("platform", ""), data.get("kind", ""), data.get("params") or {})
+            if not isinstance(params, dict):
+                raise faults.FaultError("params must be a JSON object of name: value.")
+            faults.validate_fault(data.get("platform", ""), data.get("kind", ""), params)
+            faults.validate_count(data.get("remaining"))
         except faults.FaultError as exc:
             raise forms.ValidationError(str(exc)) from None
         return data

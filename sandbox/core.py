@@ -20,6 +20,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
@@ -103,6 +104,9 @@ class SandboxPartner:
 
     # Whether the consent page lets the user untick requested scopes (LinkedIn: all or none).
     partial_grants = True
+    # What the partner's authorize page says to a redirect_uri not registered for the client (the
+    # partners whose page is public override it with their words; docs/partners/sandbox.md).
+    redirect_uri_refused = "The redirect_uri is not one registered for this app."
     # Whether the token endpoint takes the client's id and secret in an HTTP Basic header
     # (RFC 6749 2.3.1), as well as in the form body. Only partners that document it.
     basic_client_auth = False
@@ -300,7 +304,10 @@ class Call:
     whatever answers, set by partner.route: Meta's facebook-api-version).
     """
 
-    unreadable = False  # a body the partner cannot parse at all (a broken multipart form)
+    # A request the partner cannot read at all: a broken multipart form, a body over Django's size
+    # limit, or a NUL byte in the path, a parameter or a JSON string (no partner takes one, and
+    # PostgreSQL cannot store one). The view is never called; the partner's bad_request answers.
+    unreadable = False
 
     def __init__(self, request: HttpRequest, partner: SandboxPartner):
         self.request = request
@@ -314,20 +321,23 @@ class Call:
         self._secrets: set[str] = set()
         self.json = None
         # Read the raw body first: the request log needs it after the form is parsed.
-        raw = request.body
+        self.raw = b""
         form: dict[str, Any] = {}
         try:
+            self.raw = request.body
             form = request.POST.dict()
-        except MultiPartParserError:
+        except (MultiPartParserError, SuspiciousOperation):  # SuspiciousOperation: too big, too many fields
             self.unreadable = True
-        if request.content_type == "application/json" and raw:
+        if request.content_type == "application/json" and self.raw:
             try:
-                self.json = json.loads(raw)
-            except ValueError:  # invalid JSON or UTF-8: the partner's bad request, if the view reads it
-                self.json = None
+                self.json = json.loads(self.raw)
+            except (ValueError, RecursionError):  # invalid JSON or UTF-8, or nested past the parser's depth:
+                self.json = None                   # the partner's bad request, if the view reads it
         self.params: dict[str, Any] = {**request.GET.dict(), **form}
         if isinstance(self.json, dict):
             self.params.update(self.json)
+        if _holds_nul(request.path, self.params, self.json):
+            self.unreadable = True
         for name, value in self.params.items():
             if name in SECRET_FIELDS and isinstance(value, str):
                 self.secret(value)
@@ -461,21 +471,21 @@ class Call:
         if "Authorization" in request.headers:
             headers["Authorization"] = request.headers["Authorization"].split(" ", 1)[0] + " " + REDACTED
         textual = request.content_type.startswith(("text/", "application/json", "application/x-www-form"))
-        if request.body and not textual:
-            body = f"<{len(request.body)} bytes of {request.content_type}>"
+        if self.raw and not textual:
+            body = f"<{len(self.raw)} bytes of {request.content_type}>"
         else:
-            body = request.body.decode(errors="replace").replace("\x00", "") if request.body else ""
+            body = self.raw.decode(errors="replace")
         if request.content_type == "application/x-www-form-urlencoded" and body:
             body = _redact_query(body)
         row = SandboxRequest(
             platform=self.platform,
-            method=request.method,
-            path=self._redact(path)[:500],
+            method=_storable(request.method)[:10],
+            path=_storable(self._redact(path))[:500],
             account=self.account,
-            request_headers=headers,
-            request_body=self._redact(body)[:EXCERPT_CHARS],
+            request_headers={name: _storable(value) for name, value in headers.items()},
+            request_body=_storable(self._redact(body))[:EXCERPT_CHARS],
             status=answer.status,
-            response_body=self._redact(response_text.replace("\x00", ""))[:EXCERPT_CHARS],
+            response_body=_storable(self._redact(response_text))[:EXCERPT_CHARS],
             fault=answer.fault,
         )
         try:
@@ -485,6 +495,26 @@ class Call:
             # call): the partner still answers; the log line loses its account.
             row.account = None
             row.save()
+
+
+def _storable(text: str) -> str:
+    """Text PostgreSQL can store: without NUL bytes (the log keeps what it can of a request it refused)."""
+    return text.replace("\x00", "")
+
+
+def _holds_nul(*values: Any) -> bool:
+    """Whether a NUL byte is in any of these strings, or in any key or string inside these dicts and lists."""
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+    return False
 
 
 def _content(answer: Answer) -> bytes:
@@ -651,9 +681,33 @@ def _cookie_name(platform: str) -> str:
     return f"sandbox_{platform}_account"
 
 
+def registered_redirect_uris(platform: str) -> list[str]:
+    """The redirect URIs registered for our app at this sandbox partner (settings.SANDBOX_REDIRECT_URIS).
+
+    `{platform}` in an entry is the partner's name; an entry that is a path is on SITE_URL, read
+    now (tests point SITE_URL at their live server).
+    """
+    site = settings.SITE_URL.rstrip("/")
+    return [
+        (site + uri if uri.startswith("/") else uri).replace("{platform}", platform)
+        for uri in settings.SANDBOX_REDIRECT_URIS
+    ]
+
+
+def _authorize_error(request: HttpRequest, partner: SandboxPartner, problem: str, **context) -> HttpResponse:
+    """The partner's own error page (400): `problem` is "client", "redirect_uri" or "request"."""
+    page = render(request, "sandbox/authorize_error.html", {"partner": partner, "problem": problem, **context})
+    return HttpResponseBadRequest(page.content)
+
+
 def authorize_view(partner: SandboxPartner):
     """The partner's consent page: an account picker and the requested scopes.
 
+    - Refused with the partner's error page (400), before anything else and never with a code or a
+      redirect: an unknown client id, a redirect_uri that is not one registered for the client
+      (registered_redirect_uris, compared exactly, as the partners do), or a parameter the partner
+      cannot take (a NUL byte).
+    - A form like every other (Django's CSRF check): a POST without the page's token is refused.
     - Preselects the account the partner's hint parameter names (partner.hinted_account), where
       the partner has one; otherwise the account last chosen in this browser (the partner's
       login session, a cookie), as Meta, LinkedIn, TikTok and Mailchimp do; else the first.
@@ -663,25 +717,24 @@ def authorize_view(partner: SandboxPartner):
       (partner.partial_grants; LinkedIn: all requested scopes or none).
     """
 
-    # Exempt from our CSRF check: this page stands in for the partner's own site, so it must not
-    # depend on our app's (Secure-only) CSRF cookie; it is never served in production.
-    @csrf_exempt
     def view(request, **url_kwargs):  # url_kwargs: e.g. the API version in the path
         source = request.POST if request.method == "POST" else request.GET
         client_id = source.get(partner.client_id_param, "")
         redirect_uri = source.get("redirect_uri", "")
         state = source.get("state", "")
-        requested = [s for s in re.split(r"[ ,]+", source.get("scope", "")) if s]
+        if _holds_nul(request.path, dict(request.GET.lists()), dict(source.lists())):
+            return _authorize_error(request, partner, "request")
         if client_id != partner.client_id() or not redirect_uri:
-            return HttpResponseBadRequest(
-                render(request, "sandbox/authorize_error.html", {"partner": partner, "client_id": client_id}).content
-            )
+            return _authorize_error(request, partner, "client", client_id=client_id)
+        if redirect_uri not in registered_redirect_uris(partner.platform):
+            return _authorize_error(request, partner, "redirect_uri", redirect_uri=redirect_uri)
+        requested = [s for s in re.split(r"[ ,]+", source.get("scope", "")) if s]
         if request.method == "POST":
             if source.get("action") == "deny":
                 return HttpResponseRedirect(_add_query(redirect_uri, {**partner.denied_params(), "state": state}))
             account = _chosen_account(partner, source)
             if account is None:
-                return HttpResponseBadRequest("Choose an account.")
+                return HttpResponseBadRequest("Choose an account (a new one's id, name and type must fit).")
             # Unticked scopes are declined, where the partner lets the user untick any.
             granted = [s for s in source.getlist("grant") if s in requested] if partner.partial_grants else requested
             code = create_auth_code(partner, account, granted, client_id, redirect_uri)
@@ -717,13 +770,17 @@ def authorize_view(partner: SandboxPartner):
 
 
 def _chosen_account(partner: SandboxPartner, source) -> SandboxAccount | None:
+    """The account picked on the consent page, or a new one named there; None if none, or if a new
+    one's id, name or type is longer than the sandbox keeps."""
     new_id = source.get("new_account_id", "").strip()
     if new_id:
+        fields = {"account_id": new_id, "name": source.get("new_account_name", "").strip() or new_id,
+                  "account_type": source.get("new_account_type", "").strip()}
+        if any(len(value) > SandboxAccount._meta.get_field(name).max_length for name, value in fields.items()):
+            return None
         account, _ = SandboxAccount.objects.get_or_create(
-            platform=partner.platform,
-            account_id=new_id,
-            defaults={"name": source.get("new_account_name", "").strip() or new_id,
-                      "account_type": source.get("new_account_type", "").strip()},
+            platform=partner.platform, account_id=new_id,
+            defaults={"name": fields["name"], "account_type": fields["account_type"]},
         )
         return account
     return SandboxAccount.objects.filter(

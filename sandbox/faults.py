@@ -13,7 +13,7 @@ Kinds and their params:
 - remove_scope(scope): the tokens issued before the fault lose `scope`.
 - restrict_account: the account is checkpointed / banned / suspended.
 - delete_target: the page, location, list or post the call names is gone.
-- server_error(status=500): a 5xx in the partner's shape.
+- server_error(status=500): a 5xx in the partner's shape (any HTTP error status, 400-599).
 - rate_limit(retry_after=None, usage=None, regain_minutes=None, status=None): a throttle
   in the partner's shape and status (`status` overrides it, e.g. 429); `retry_after`
   adds a Retry-After header (seconds; GBP puts it in the body's RetryInfo); `usage` picks
@@ -24,12 +24,16 @@ Kinds and their params:
 - timeout(seconds=None): sleep past the client's read timeout
   (PARTNER_READ_TIMEOUT_S + 1 s by default; never over SANDBOX_MAX_SLEEP_S), then answer 504.
 
-`count` limits how many requests a fault answers; without it the fault stays until cleared.
+`count` limits how many requests a fault answers (1 or more); without it the fault stays until cleared.
+Values that make no sense (a status that is not an HTTP error status, a negative or non-numeric
+delay, a count of 0, a subcode or usage the partner does not have) are refused with FaultError.
 The same faults are set from the admin (Sandbox faults) and from
 `manage.py sandbox_fault set|clear|list`.
 """
 
 from __future__ import annotations
+
+import math
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -60,6 +64,14 @@ KINDS: dict[str, dict[str, bool]] = {
 }
 # rate_limit's `usage`: the partners that have more than one throttle, and what each is called.
 RATE_LIMIT_USAGES = {"meta": ("app", "business"), "gbp": ("day",)}
+# revoke_token's `subcode`: the partners that say why a token was revoked, and their subcodes.
+REVOKE_SUBCODES = {"meta": (458, 460, 467)}
+# The statuses an error fault may answer with: an HTTP error status (a 4xx where a partner answers a
+# throttle with one, or to make an answer nobody documented, such as 418).
+ERROR_STATUSES = range(400, 600)
+# Numeric params: (whole numbers only, the unit said in the message).
+NUMBER_PARAMS = {"retry_after": (True, "seconds"), "regain_minutes": (True, "minutes"), "ms": (False, "milliseconds"),
+                 "seconds": (False, "seconds")}
 # Faults that hit tokens, not the account: they spare tokens issued after them (a reconnect heals).
 TOKEN_KINDS = {EXPIRE_TOKEN, REVOKE_TOKEN, REMOVE_SCOPE}
 
@@ -88,6 +100,36 @@ def validate_fault(platform: str, kind: str, params: dict) -> None:
         if params["usage"] not in usages:
             known = f"one of {', '.join(usages)}" if usages else "none (it has one throttle)"
             raise FaultError(f"{platform} rate_limit usage {params['usage']!r} is not the partner's; {known}.")
+    if "status" in params and (not _is_number(params["status"], whole=True) or params["status"] not in ERROR_STATUSES):
+        raise FaultError(f"{kind} status {params['status']!r} is not an HTTP error status; one from 400 to 599 (5xx for a "
+                         "partner's failure, 429 or the partner's own for a throttle).")
+    for name, (whole, unit) in NUMBER_PARAMS.items():
+        if name in params and not (_is_number(params[name], whole=whole) and params[name] >= 0):
+            kind_of_number = "a whole number" if whole else "a number"
+            raise FaultError(f"{kind} {name} {params[name]!r} must be {kind_of_number} of {unit}, 0 or more.")
+    if "subcode" in params:
+        subcodes = REVOKE_SUBCODES.get(platform, ())
+        if params["subcode"] not in subcodes or not _is_number(params["subcode"], whole=True):
+            known = f"one of {', '.join(map(str, subcodes))}" if subcodes else "none (it gives no reason)"
+            raise FaultError(f"{platform} revoke_token subcode {params['subcode']!r} is not the partner's; {known}.")
+    for name in ("scope", "reason"):
+        if name in params and not (isinstance(params[name], str) and params[name].strip()):
+            raise FaultError(f"{kind} {name} must be a non-empty text, got {params[name]!r}.")
+
+
+def validate_count(count) -> None:
+    """Raise FaultError unless `count` is None (until cleared) or a whole number of requests, 1 or more."""
+    if count is not None and not (_is_number(count, whole=True) and count >= 1):
+        raise FaultError(f"count {count!r} must be a whole number of requests, 1 or more (or none: until cleared).")
+
+
+def _is_number(value, *, whole: bool) -> bool:
+    """A finite int (or float, unless `whole`); never a bool, a string or NaN."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return not whole and isinstance(value, float) and math.isfinite(value)
 
 
 def set_fault(platform: str, kind: str, account_id: str | None = None, *, count: int | None = None, **params) -> SandboxFault:
@@ -97,6 +139,7 @@ def set_fault(platform: str, kind: str, account_id: str | None = None, *, count:
     - `count` answers that many requests, then the fault is gone; None: until cleared.
     """
     validate_fault(platform, kind, params)
+    validate_count(count)
     account = None
     if account_id is not None:
         account = SandboxAccount.objects.filter(platform=platform, account_id=str(account_id)).first()

@@ -107,6 +107,7 @@ INVALID_CREDENTIALS = (
 class GbpPartner(core.SandboxPartner):
     platform = "gbp"
     display_name = "Google"
+    redirect_uri_refused = "Error 400: redirect_uri_mismatch"
     access_prefix = "ya29.a0"
     refresh_prefix = "1//0g"
     access_ttl = ACCESS_TTL

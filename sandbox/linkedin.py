@@ -65,6 +65,7 @@ def _resource(request) -> str:
 class LinkedInPartner(core.SandboxPartner):
     platform = "linkedin"
     display_name = "LinkedIn"
+    redirect_uri_refused = "The redirect_uri does not match the registered value"
     access_prefix = "AQV"
     refresh_prefix = "AQX"
     access_ttl = timedelta(days=60)

@@ -101,6 +101,9 @@ REVOKED_MESSAGES = {
 class MetaPartner(core.SandboxPartner):
     platform = "meta"
     display_name = "Facebook"
+    redirect_uri_refused = (
+        "URL Blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings."
+    )
     access_prefix = "EAAG"
     access_ttl = LONG_TTL  # what sandbox_open_account stores: a long-lived user token
     has_refresh_tokens = False  # Meta has none: renew with fb_exchange_token or a new login

@@ -2,6 +2,10 @@
 
 A named cast (STYLE.md): an owner and a member of one tenant, an outsider of
 another tenant, and a staff operator.
+
+Signing in: `client.force_login(user)`, or a POST to the sign-in page. django-axes counts failed
+sign-ins in the database, so each test starts with none; `client.login()` does not work (axes
+needs the request: use `authenticate(request, ...)` where a test must call it).
 """
 
 import django_rq

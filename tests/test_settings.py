@@ -55,16 +55,25 @@ def test_check_deploy_refuses_the_development_token_key_even_beside_a_real_one()
     result = check_deploy(production_env(TOKEN_ENCRYPTION_KEYS=keys))
 
     assert result.returncode != 0
-    assert "config.E002" in result.stderr
+    assert "TOKEN_ENCRYPTION_KEYS: entry 1 is the public development key" in result.stderr
 
 
 def test_check_deploy_refuses_the_development_secret_key_and_the_sandbox():
     result = check_deploy(production_env(SECRET_KEY=settings.DEV_SECRET_KEY, SANDBOX_ENABLED="1"))
 
     assert result.returncode != 0
-    assert "config.E001" in result.stderr
-    assert "config.E003" in result.stderr
-    assert "config.E002" not in result.stderr
+    assert "SECRET_KEY: is the public development key" in result.stderr
+    assert "SANDBOX_ENABLED: is on" in result.stderr
+    assert "TOKEN_ENCRYPTION_KEYS" not in result.stderr
+
+
+def test_check_deploy_with_debug_on_lists_what_a_production_process_would_refuse():
+    result = check_deploy(production_env(DEBUG="1", SECRET_KEY=settings.DEV_SECRET_KEY, SANDBOX_ENABLED="1",
+                                         TOKEN_ENCRYPTION_KEYS=settings.DEV_TOKEN_ENCRYPTION_KEY))
+
+    assert result.returncode != 0
+    for check_id in ("config.E001", "config.E002", "config.E003"):
+        assert check_id in result.stderr
 
 
 def test_the_readme_documents_every_environment_variable_the_settings_read():

@@ -1,19 +1,22 @@
 """Mailchimp Marketing API v3: error rules.
 
-Body (docs/partners/errors.md §5; Mailchimp "Errors" glossary): RFC 7807
-problem+json {"type", "title", "status", "detail", "instance", "errors"?}.
-The `type` URL has changed over the years and is sometimes absent, so rules
-match `title` and `status`, never `type`. A /batches result wraps the same
-problem as a JSON string in `response`.
+Body (docs/classifier.md, docs/partners/errors.md §5; Mailchimp "Errors"
+glossary): RFC 7807 problem+json {"type", "title", "status", "detail",
+"instance", "errors"?}. The `type` URL has changed over the years and is
+sometimes absent, so rules match `title` and `status`, never `type`. A /batches
+result wraps the same problem as a JSON string in `response`.
 
 Rules, first match wins:
-1. Titles from `_TITLES` (compared case- and space-insensitively).
-2. "Invalid Resource" is validation, except two documented details: the
-   per-email signup throttle ("signed up to a lot of lists very recently") ->
-   QUOTA_EXCEEDED, and a webhook URL that failed Mailchimp's GET check ->
-   WEBHOOK_FAILURE.
-3. A 403 with an empty or non-JSON body is Mailchimp's edge throttling under
-   load -> RATE_LIMIT_429, not a permission error.
+1. Titles from `_TITLES` (compared case- and space-insensitively): every title of
+   the glossary, plus the ones real answers carry outside it.
+2. "Invalid Resource" is validation, except three details: the per-email signup
+   throttle ("signed up to a lot of lists very recently") -> QUOTA_EXCEEDED, an
+   address already on the list (Member Exists under another title) -> CONFLICT,
+   and a webhook URL that failed Mailchimp's GET check -> WEBHOOK_FAILURE.
+3. A 403 that carries nothing of Mailchimp's (empty, HTML or other non-JSON) is its
+   edge throttling under load -> RATE_LIMIT_429 (`BARE_403`; partner.py applies it
+   after the partners' wording rule, so a 403 whose text is Mailchimp's own
+   refusal is still a permission failure).
 4. Anything else: the HTTP status decides. Keys and OAuth tokens never expire,
    so a 401 is AUTH_INVALID, never AUTH_EXPIRED.
 """
@@ -32,6 +35,7 @@ _TITLES = {
     "api key invalid": E.AUTH_INVALID,
     "wrong datacenter": E.AUTH_INVALID,
     "forbidden": E.PERMISSION_INSUFFICIENT,
+    "user action not permitted": E.PERMISSION_INSUFFICIENT,  # outside the glossary, seen in real answers
     "user disabled": E.ACCOUNT_RESTRICTED,
     "compliance related": E.ACCOUNT_RESTRICTED,  # a 503 that is not transient
     "resource not found": E.RESOURCE_NOT_FOUND,
@@ -54,6 +58,10 @@ _TITLES = {
 
 _SIGNUP_THROTTLE = re.compile(r"signed up to a lot of lists very recently", re.I)
 _WEBHOOK_CHECK = re.compile(r"couldn'?t verify the URL is working", re.I)
+_ALREADY_MEMBER = re.compile(r"is already (?:in this list|a list member)", re.I)
+
+# What a 403 without Mailchimp's problem body means: its documented edge throttling.
+BARE_403 = E.RATE_LIMIT_429
 
 
 def classify(status: int | None, body: Any, headers: Headers, context: str | None) -> Match | None:
@@ -62,20 +70,29 @@ def classify(status: int | None, body: Any, headers: Headers, context: str | Non
         title = " ".join(as_str(body.get("title")).split())
         detail = as_str(body.get("detail"))
         match = Match(partner_code=title, partner_message=short(detail or title))
-        match.code = _rule(title.lower(), detail)
+        match.code = _rule(title.lower(), detail, body)
         return match
-    if status == 403 and (not isinstance(body, (dict, list))):
-        # Empty, HTML or other non-JSON 403: the edge throttling under load.
-        return Match(code=E.RATE_LIMIT_429, partner_code="403", partner_message="403 without a problem body")
     return None
 
 
-def _rule(title: str, detail: str) -> E | None:
+def from_fields(fields: dict[str, list]) -> dict:
+    """Mailchimp's flat problem body from members salvaged from a body cut short."""
+    return {key: values[0] for key, values in fields.items()}
+
+
+def _rule(title: str, detail: str, body: dict) -> E | None:
     if _SIGNUP_THROTTLE.search(detail):
         return E.QUOTA_EXCEEDED
     if _WEBHOOK_CHECK.search(detail):
         return E.WEBHOOK_FAILURE
+    if title == "invalid resource" and _ALREADY_MEMBER.search(_field_messages(body)):
+        return E.CONFLICT
     return _TITLES.get(title)
+
+
+def _field_messages(body: dict) -> str:
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    return " ".join(as_str(e.get("message")) for e in errors if isinstance(e, dict))
 
 
 def _unwrap_batch_result(body: Any) -> Any:

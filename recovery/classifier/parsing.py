@@ -8,6 +8,7 @@ with the helpers below.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -132,14 +133,95 @@ def body_text(body: Any) -> str:
         return ""
 
 
+# A JSON member whose value is a scalar: "key": "text" | number | true | false | null.
+_JSON_SCALAR = re.compile(r'"([A-Za-z_@][\w@.-]{0,60})"\s*:\s*("(?:[^"\\]|\\.){0,2000}"|-?\d+(?:\.\d+)?|true|false|null)')
+
+
+def salvage_fields(text: str) -> dict[str, list[Any]]:
+    """The scalar members of JSON that could not be decoded (cut short by a client, a log or a
+    proxy), by key, in the order they appear: {"code": [190], "message": ["..."]}.
+
+    A body cut at any byte still carries the partner's code in its first members; this lets
+    the partner's own rules read them. Nesting is lost: each partner module rebuilds its envelope.
+    """
+    if not text.lstrip().startswith(("{", "[")):
+        return {}
+    fields: dict[str, list[Any]] = {}
+    scanned = text[:MAX_SCAN_CHARS].rstrip()
+    for found in _JSON_SCALAR.finditer(scanned):
+        key, raw = found.groups()
+        if found.end() == len(scanned) and not raw.startswith('"'):
+            continue  # a number or literal at the very end may be cut short itself: 190 read as 1
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        fields.setdefault(key, []).append(value)
+    return fields
+
+
+_DECODER = json.JSONDecoder()
+# How many string members of an unknown envelope are searched for the partner's JSON inside.
+MAX_INNER_STRINGS = 32
+
+
+def inner_json(text: str) -> tuple[Any, dict[str, list[Any]]]:
+    """The JSON inside text (an HTML error page, a log line, a gateway's message): the first
+    object there that decodes whole, else the members salvaged from it cut short.
+
+    (object, {}) or (None, fields); (None, {}) when the text carries no JSON object.
+    """
+    readable = readable_text(text)
+    start = readable.find("{")
+    if start < 0:
+        return None, {}
+    try:
+        value, _ = _DECODER.raw_decode(readable, start)
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, dict):
+        return value, {}
+    return None, salvage_fields(readable[start:])
+
+
+def string_members(body: Any) -> list[str]:
+    """The string values inside a decoded body (breadth first, bounded): where a gateway or a
+    client that wrapped the partner's answer keeps it, as text."""
+    found: list[str] = []
+    queue, seen = [body], 0
+    while queue and len(found) < MAX_INNER_STRINGS and seen < 10 * MAX_INNER_STRINGS:
+        item = queue.pop(0)
+        seen += 1
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            queue.extend(item.values())
+        elif isinstance(item, list):
+            queue.extend(item)
+    return found
+
+
+def first(fields: Mapping[str, list[Any]], key: str) -> Any:
+    """The first value salvaged for `key`, or None."""
+    values = fields.get(key)
+    return values[0] if values else None
+
+
+def readable_text(body: Any) -> str:
+    """The words of any decoded body, for wording rules: HTML without its tags, JSON as text."""
+    if isinstance(body, str):
+        return html_text(body) if looks_like_html(body) else body[:MAX_SCAN_CHARS]
+    return body_text(body)
+
+
 def looks_like_html(text: str) -> bool:
     head = text[:200].lower()
     return "<html" in head or "<!doctype" in head or "<body" in head or "<head" in head
 
 
 def html_text(text: str) -> str:
-    """The readable words of an HTML error page (tags dropped)."""
-    return " ".join(re.sub(r"<[^>]*>", " ", text[:MAX_SCAN_CHARS]).split())
+    """The readable words of an HTML error page (tags dropped, entities such as &quot; decoded)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", text[:MAX_SCAN_CHARS])).split())
 
 
 # -- retry hints ------------------------------------------------------------

@@ -2,18 +2,29 @@
 
 Steps:
 1. Fold header names to lower case and decode the body (dict, list, JSON text,
-   truncated JSON, HTML, bytes, "" or None all accepted).
+   truncated JSON, HTML, bytes, "" or None all accepted); a one-element list
+   around the partner's object is taken off.
 2. The partner's module (meta, linkedin, tiktok, gbp, mailchimp; each states
    its rules) decides on the body's own codes first.
-3. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
-   body carried no partner code; a 403 without a JSON body (a proxy's or
-   firewall's page) is PARTNER_UNAVAILABLE; then, if nothing decided, the HTTP
+3. When the body is not in the partner's envelope (text, an HTML page, a log
+   line, a gateway's or a client's envelope around it), the partner's JSON
+   inside it decides: whole, or cut short and read again from the members it
+   still carries (parsing.inner_json; when what is left gives no token or
+   permission failure but the partner's words there do, the words decide, as
+   the members that named it may be the ones cut off). Still nothing, and not
+   an HTTP 5xx: the partner's own words about a token or a permission decide, whatever the
+   shape (wording.py), before any rule that reads the HTTP status alone.
+4. An RFC 6750 `WWW-Authenticate: Bearer error=...` challenge decides when the
+   body carried no partner code.
+5. A 403 that carries nothing of the partner's (a proxy's or firewall's page, an
+   empty body) is PARTNER_UNAVAILABLE, retried with backoff; Mailchimp documents
+   its own meaning for one (`BARE_403`). Then, if nothing decided, the HTTP
    status (`status_fallback`); nothing fits -> UNKNOWN.
-4. context="refresh" (the call was a token refresh or exchange) turns any
+6. context="refresh" (the call was a token refresh or exchange) turns any
    token failure into REFRESH_FAILED.
-5. A Retry-After header (seconds or HTTP date) wins over any delay read from
+7. A Retry-After header (seconds or HTTP date) wins over any delay read from
    the body or the partner's usage headers.
-6. The partner's message is kept for ops with anything token-like masked
+8. The partner's message is kept for ops with anything token-like masked
    (config/redaction.py). Pure: recording an UNKNOWN (recovery.unmapped) is
    the caller's job.
 A bug in a rule or a body no rule expected never raises: it is logged and the
@@ -35,8 +46,13 @@ from recovery.classifier.parsing import (
     challenge_code,
     challenge_scopes,
     decode_body,
+    inner_json,
+    readable_text,
     retry_after_header,
+    short,
+    string_members,
 )
+from recovery.classifier.wording import partner_wording
 from recovery.taxonomy import ClassifiedError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -49,11 +65,20 @@ PARTNERS = {
     "mailchimp": mailchimp,
 }
 
+# What a 403 that carries nothing of the partner's means, where the partner documents it;
+# elsewhere it is a proxy's or firewall's refusal, retried (PARTNER_UNAVAILABLE).
+BARE_403 = {"mailchimp": mailchimp.BARE_403}
+
 # Other names callers use for the same partners.
 ALIASES = {"facebook": "meta", "instagram": "meta", "google": "gbp", "gmb": "gbp", "google_business": "gbp"}
 
 REFRESH_CONTEXT = "refresh"
 _TOKEN_FAILURES = {ErrorCode.AUTH_EXPIRED, ErrorCode.AUTH_INVALID, ErrorCode.AUTH_REVOKED}
+_REAUTH_OR_RESTRICTED = _TOKEN_FAILURES | {
+    ErrorCode.REFRESH_FAILED,
+    ErrorCode.PERMISSION_INSUFFICIENT,
+    ErrorCode.ACCOUNT_RESTRICTED,
+}
 
 
 def status_fallback(status: int | None) -> ErrorCode:
@@ -117,27 +142,65 @@ def classify_partner_error(
 
 def _partner_match(platform: str, status: int | None, body: Any, headers: Headers, context: str | None) -> Match:
     decoded = decode_body(body)
+    if isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], dict):
+        decoded = decoded[0]  # a client or a front end wrapped the partner's object in a list
     module = PARTNERS.get(platform)
-    match = (module.classify(status, decoded, headers, context) if module else None) or Match()
-    challenge = bearer_challenge(headers)
-    if not match.missing_scopes:
-        match.missing_scopes = challenge_scopes(challenge)
-    # The resource server's challenge is more specific than a status: it decides
-    # unless the body carried a partner code of its own.
-    from_challenge = challenge_code(challenge)
-    if from_challenge and (match.code is None or not match.partner_code):
-        match.code = from_challenge
+    match = (module.classify(status, decoded, headers, context) if module is not None else None) or Match()
+    if not match.partner_code:
+        match = _outside_the_envelope(platform, module, status, decoded, headers, context, match)
+    if "www-authenticate" in headers:
+        challenge = bearer_challenge(headers)
+        if not match.missing_scopes:
+            match.missing_scopes = challenge_scopes(challenge)
+        # The resource server's challenge is more specific than a status: it decides
+        # unless the body carried a partner code of its own.
+        from_challenge = challenge_code(challenge)
+        if from_challenge and (match.code is None or not match.partner_code):
+            match.code = from_challenge
+    if match.code is None and match.partner_code and not _server_error(status):
+        # The envelope named a code no rule knows: the partner's words may still say what it is.
+        # (Without a partner code, step 3 has already read them.)
+        match.code = partner_wording(platform, readable_text(decoded))
     if match.code is None and status == 403 and not isinstance(decoded, (dict, list)):
-        # Every partner API refuses a permission with a JSON error. A 403 without
-        # one (an HTML page, an empty body) comes from a proxy, WAF or CDN in
-        # front of it: pausing the channel and asking for a reconnect would not
-        # help, so it is retried with backoff (Mailchimp's own rule, its edge
-        # throttling, already decided above).
-        match.code = ErrorCode.PARTNER_UNAVAILABLE
+        match.code = BARE_403.get(platform, ErrorCode.PARTNER_UNAVAILABLE)
         match.partner_code = "403"
-        match.partner_message = "403 without the partner's error body (a proxy or firewall refused the call)"
+        match.partner_message = "403 without the partner's error body (a proxy, firewall or edge refused the call)"
     if match.code is None:
         match.code = status_fallback(status)
     if match.retry_after_s is not None and match.retry_after_s < 0:
         match.retry_after_s = None
     return match
+
+
+def _outside_the_envelope(platform, module, status, decoded, headers, context, match: Match) -> Match:
+    """The body did not carry the partner's codes where its envelope keeps them: the partner's
+    JSON inside the text (whole or cut short), then the partner's own words (step 3)."""
+    if module is not None:
+        texts = [decoded] if isinstance(decoded, str) else string_members(decoded)
+        for text in texts:
+            if "{" not in text:
+                continue
+            inner, fields = inner_json(text)
+            candidate = inner if inner is not None else (module.from_fields(fields) if fields else None)
+            found = module.classify(status, candidate, headers, context) if candidate is not None else None
+            if found is not None and found.code is not None and found.partner_code:
+                if inner is None and found.code not in _REAUTH_OR_RESTRICTED and not _server_error(status):
+                    # Cut short: the members that would have named the token or permission
+                    # failure may be lost, but the partner's words about it are still there.
+                    found.code = partner_wording(platform, readable_text(text)) or found.code
+                return found
+    if match.code not in _REAUTH_OR_RESTRICTED and not _server_error(status):
+        text = readable_text(decoded)
+        worded = partner_wording(platform, text)
+        if worded is not None:
+            return Match(
+                code=worded,
+                partner_message=match.partner_message or short(text),
+                retry_after_s=match.retry_after_s,
+                missing_scopes=match.missing_scopes,
+            )
+    return match
+
+
+def _server_error(status: int | None) -> bool:
+    return status is not None and 500 <= status <= 599

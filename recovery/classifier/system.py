@@ -1,4 +1,4 @@
-"""Client-side failures: no answer from the partner (docs/partners/errors.md §6).
+"""Client-side failures: no answer from the partner (docs/partners/errors.md §6, docs/classifier.md).
 
 Rules, first match wins, over the exception, its cause/context chain and
 urllib3's wrapped `reason`:

@@ -1,7 +1,7 @@
 """TikTok (Content Posting API, Login Kit v2): error rules.
 
-Bodies (docs/partners/errors.md §3; TikTok v2 error-handling, Content Posting
-API reference, OAuth error-handling pages): every v2 answer is
+Bodies (docs/classifier.md, docs/partners/errors.md §3; TikTok v2 error-handling, Content Posting API
+reference, OAuth error-handling pages): every v2 answer is
 {"data": {...}, "error": {"code": "ok" | "<code>", "message", "log_id"}}; the
 OAuth endpoint answers RFC 6749 {"error", "error_description", "log_id"};
 publishing is asynchronous, so a failure also arrives as HTTP 200 with
@@ -56,6 +56,16 @@ _CODES = {
 }
 
 _SCOPE_NAME = re.compile(r"\b((?:user\.info|video|artist|research|portability)\.[a-z_.]+)\b")
+
+
+def from_fields(fields: dict[str, list]) -> dict:
+    """TikTok's envelope around members salvaged from a body cut short: an OAuth error, or
+    {"error": {"code", "message"}} with the status fetch's {"data": {"status", "fail_reason"}}."""
+    flat = {key: values[0] for key, values in fields.items()}
+    if isinstance(flat.get("error"), str):
+        return flat
+    data = {key: flat[key] for key in ("status", "fail_reason") if key in flat}
+    return {"error": {key: flat[key] for key in ("code", "message", "log_id") if key in flat}, "data": data}
 
 
 def classify(status: int | None, body: Any, headers: Headers, context: str | None) -> Match | None:

@@ -1,4 +1,5 @@
-"""Every labelled case in the shared error corpus gets its expected code (and retry delay).
+"""Every labelled case in the shared error corpus, and in this repository's own
+unseen cases, gets its expected code (and retry delay).
 
 The corpus is read from, first found: ERROR_CORPUS; the shared one beside the
 repository (<repo>/../shared/error-corpus/cases.json, as in CI), so cases added
@@ -6,6 +7,10 @@ there are tested at once; the copy in tests/recovery/data/, so a clean clone
 on its own runs it too (refresh the copy when the shared corpus grows). A
 corpus that cannot be read fails the run: a classifier that is not checked
 against it is not tested.
+
+tests/recovery/data/unseen-cases.json holds real answers the shared corpus does
+not have (same case format; each with the public page where the body was seen):
+the test that the classifier is right on errors its rules were not written from.
 """
 
 import json
@@ -22,17 +27,19 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_CORPUS = REPO.parent / "shared" / "error-corpus" / "cases.json"
 CORPUS_COPY = REPO / "tests" / "recovery" / "data" / "error-corpus.json"
 CORPUS = Path(os.environ.get("ERROR_CORPUS") or (SHARED_CORPUS if SHARED_CORPUS.is_file() else CORPUS_COPY))
+UNSEEN = REPO / "tests" / "recovery" / "data" / "unseen-cases.json"
 
 
-def _load_cases():
+def _load_cases(path, prefix=""):
     try:
-        cases = json.loads(CORPUS.read_text(encoding="utf-8"))
+        cases = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [pytest.param({"error": f"{CORPUS}: {exc}"}, id="corpus-unreadable")]
-    return [pytest.param(case, id=case["id"]) for case in cases]
+        return [pytest.param({"error": f"{path}: {exc}"}, id=f"{prefix}corpus-unreadable")]
+    return [pytest.param(case, id=prefix + case["id"]) for case in cases]
 
 
-CASES = _load_cases()
+CASES = _load_cases(CORPUS)
+UNSEEN_CASES = _load_cases(UNSEEN, prefix="unseen:")
 
 
 def classify_case(case):
@@ -48,7 +55,7 @@ def test_corpus_is_there_and_covers_every_partner():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + UNSEEN_CASES)
 def test_corpus_case_gets_its_expected_code(case):
     assert "error" not in case, case.get("error")
     classified = classify_case(case)
@@ -67,6 +74,18 @@ def test_linkedin_daily_throttle_retries_at_next_utc_midnight():
         classified = classify_case(case)
         assert classified.code is ErrorCode.QUOTA_EXCEEDED
         assert classified.retry_after_s == pytest.approx(seconds_until_next_utc_midnight(), abs=2)
+
+
+def test_unseen_cases_are_new_real_and_sourced():
+    assert len(UNSEEN_CASES) >= 80
+    corpus_ids = {p.values[0].get("id") for p in CASES}
+    for param in UNSEEN_CASES:
+        case = param.values[0]
+        assert "error" not in case, case.get("error")
+        assert case["id"] not in corpus_ids, f"{case['id']} is already in the shared corpus"
+        assert case["source"].startswith("https://"), f"{case['id']}: source must be a public page"
+        assert case["note"], f"{case['id']}: say where the body was seen and what was left out"
+    assert len({p.values[0]["id"] for p in UNSEEN_CASES}) == len(UNSEEN_CASES), "duplicate ids"
 
 
 @pytest.mark.skipif(not SHARED_CORPUS.is_file(), reason="no shared corpus beside the repository")

@@ -5,7 +5,9 @@ classifier must follow each partner's rules (codes, subcodes, statuses, error
 types), not recognise the corpus' particular bodies.
 """
 
+import html
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -14,6 +16,7 @@ import pytest
 from connections.platforms.base import PartnerError
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
 from recovery.classifier.parsing import parse_retry_after, seconds_until_next_utc_midnight
+from recovery.classifier.wording import _WORDS, WORDING
 from recovery.failures import classify_failure
 from recovery.models import UnmappedError
 from recovery.taxonomy import ErrorCode as E
@@ -94,7 +97,7 @@ RULES = [
     ("linkedin-65602-no-code-field", "linkedin", 401, {"serviceErrorCode": 65602, "message": "Token expired", "status": 401}, E.AUTH_EXPIRED),
     ("linkedin-65604-empty-token", "linkedin", 401, {"serviceErrorCode": 65604, "message": "Empty oauth2_access_token", "status": 401}, E.AUTH_INVALID),
     ("linkedin-code-only-revoked", "linkedin", 401, {"status": 401, "code": "REVOKED_ACCESS_TOKEN", "message": "gone"}, E.AUTH_REVOKED),
-    ("linkedin-401-plain-text", "linkedin", 401, "Unauthorized", E.AUTH_INVALID),
+    ("linkedin-401-plain-text", "linkedin", 401, "Unauthorized", E.AUTH_EXPIRED),  # the seed's reading of a bare 401
     ("linkedin-403-v1-throttle", "linkedin", 403, {"errorCode": 0, "message": "Throttle limit for calls to this resource is reached.", "status": 403}, E.QUOTA_EXCEEDED),
     ("linkedin-403-other-resource", "linkedin", 403, {"serviceErrorCode": 100, "message": "Not enough permissions to access: GET /organizationAcls", "status": 403}, E.PERMISSION_INSUFFICIENT),
     ("linkedin-404-entity-gone", "linkedin", 404, {"status": 404, "message": "Not Found: urn:li:organization:12345"}, E.RESOURCE_NOT_FOUND),
@@ -176,7 +179,7 @@ GARBAGE = [
     pytest.param("", id="empty"),
     pytest.param("   \n ", id="blank"),
     pytest.param("<html><body><h1>Bad Gateway</h1></body></html>", id="html"),
-    pytest.param('{"error": {"code": 190, "message": "Inval', id="truncated-json"),
+    pytest.param('{"error": {"mess', id="truncated-json-before-any-code"),
     pytest.param(b'\xff\xfe\x00garbage\x80', id="invalid-utf8-bytes"),
     pytest.param([1, "two", {"three": 3}], id="list"),
     pytest.param([], id="empty-list"),
@@ -208,7 +211,7 @@ FALLBACK = {
 
 # Where a partner's documented rule speaks for the status alone.
 PARTNER_STATUS_RULES = {
-    "linkedin": {429: E.QUOTA_EXCEEDED},  # LinkedIn's limits are daily: its 429 is a quota
+    "linkedin": {429: E.QUOTA_EXCEEDED, 401: E.AUTH_EXPIRED},  # limits are daily; a bare 401 is a token's age
 }
 
 
@@ -429,3 +432,50 @@ def test_tokens_in_partner_messages_are_masked():
     classified = classify_partner_error("meta", 400, meta_error(190, None, f"Malformed access token {token}"))
     assert classified.code is E.AUTH_INVALID
     assert token not in classified.partner_message and "Malformed access token" in classified.partner_message
+
+
+def test_a_number_cut_at_the_very_end_is_not_read_as_a_code():
+    # '"code":1' may be 190 cut after its first digit: Meta's words decide, never code 1 (transient).
+    cut = '{"error":{"message":"Error validating access token: Session has expired on x.","type":"OAuthException","code":1'
+    assert classify_partner_error("meta", 400, cut).code is E.AUTH_EXPIRED
+
+
+def test_the_partners_json_inside_an_html_page_or_a_log_line_decides():
+    inner = {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}
+    page = "<html><body><pre>" + html.escape(json.dumps(inner)) + "</pre></body></html>"
+    assert classify_partner_error("linkedin", 401, page).code is E.AUTH_REVOKED
+    assert classify_partner_error("linkedin", 401, "upstream: " + json.dumps(inner) + " (retry 1)").code is E.AUTH_REVOKED
+    wrapped = {"message": "Request failed with status code 401", "response": {"data": json.dumps(inner)}}
+    assert classify_partner_error("linkedin", 401, wrapped).code is E.AUTH_REVOKED
+
+
+# A 403 whose text says the caller lacks a permission, access or a role, in the partner's
+# own wording (rule phrasings, not corpus bodies), whatever the body's shape.
+PERMISSION_WORDS = [
+    ("linkedin", "Not enough permissions to access: POST /rest/posts"),
+    ("linkedin", "Viewer don't have permission to the ADMIN_ONLY VisibilityReduction"),
+    ("linkedin", "The member lacks the required role on this organization"),
+    ("gbp", "The caller does not have permission"),
+    ("gbp", "Request had insufficient authentication scopes."),
+    ("meta", "(#10) Application does not have permission for this action"),
+    ("meta", "(#200) The user hasn't authorized the application to perform this action"),
+    ("tiktok", "The user did not authorize the scope required for completing this request."),
+    ("mailchimp", "You are not permitted to access this resource."),
+]
+
+
+@pytest.mark.parametrize("platform,words", PERMISSION_WORDS)
+@pytest.mark.parametrize("shape", ["text", "html", "bytes"])
+def test_a_403_in_the_partners_permission_words_is_never_retried(platform, words, shape):
+    body = {"text": words, "html": f"<html><body><p>{html.escape(words)}</p></body></html>", "bytes": words.encode()}[shape]
+    classified = classify_partner_error(platform, 403, body)
+    assert classified.code is E.PERMISSION_INSUFFICIENT and not classified.retryable
+
+
+def test_word_patterns_are_written_in_lower_case():
+    # wording.py matches word families against the lower-cased text (faster than IGNORECASE):
+    # an upper-case letter in one of them would never match.
+    for platform, families in WORDING.items():
+        for _code, kind, pattern in families:
+            literal = re.sub(r"\\.", "", pattern.pattern)
+            assert kind != _WORDS or literal == literal.lower(), (platform, pattern.pattern)

@@ -108,3 +108,14 @@ def test_empty_array_prints_empty_array(tmp_path):
     path = tmp_path / "cases.json"
     path.write_text("[]")
     assert run(str(path)) == []
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_file_nested_too_deeply_is_refused_with_a_message(tmp_path, depth):
+    """Before: RecursionError and a traceback (json.loads' nesting limit). Now: a CommandError saying why."""
+    body = '{"error": ' * depth + "1" + "}" * depth
+    path = tmp_path / "deep.json"
+    path.write_text(f'[{{"platform": "meta", "http_status": 400, "body": {body}}}]')
+
+    with pytest.raises(CommandError, match="is nested too deeply to read"):
+        run(str(path))

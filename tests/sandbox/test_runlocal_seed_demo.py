@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
 from connections.models import Connection, ConnectionAudit, Membership, Post, Tenant
@@ -33,7 +33,7 @@ def test_seed_demo_creates_the_demo_tenant_its_logins_connections_and_posts():
     tenant = Tenant.objects.get(slug="demo")
     assert tenant.name == "Demo Co"
     for username, password, role, is_superuser in DEMO_LOGINS:
-        user = authenticate(username=username, password=password)
+        user = authenticate(RequestFactory().post("/accounts/login/"), username=username, password=password)
         assert user is not None, username
         assert (user.is_staff, user.is_superuser) == (is_superuser, is_superuser)
         if role:
@@ -87,9 +87,10 @@ def test_seeded_states_show_on_the_posts_page_the_paused_view_and_the_dead_lette
     linkedin = Connection.objects.get(tenant__slug="demo", platform="linkedin")
     letter = DeadLetter.objects.get()
 
-    client.login(username="demo-owner", password="demo-owner-pass")
+    # Signed in through the sign-in page (as a person would; django-axes needs the request).
+    assert client.post(reverse("login"), {"username": "demo-owner", "password": "demo-owner-pass"}).status_code == 302
     posts = client.get(reverse("connections:posts")).content.decode()
-    client.login(username="ops", password="ops-admin-pass")
+    assert client.post(reverse("login"), {"username": "ops", "password": "ops-admin-pass"}).status_code == 302
     paused = client.get(reverse("admin:connections_connection_paused")).content.decode()
     letters = client.get(reverse("admin:recovery_deadletter_changelist")).content.decode()
 
@@ -131,7 +132,7 @@ def test_seed_demo_run_twice_changes_nothing_but_brings_back_a_changed_password(
     assert DeadLetter.objects.count() == 1
     assert SandboxFault.objects.count() == 1
     assert Connection.objects.get(platform="linkedin").status == Connection.Status.ATTENTION
-    assert authenticate(username="ops", password="ops-admin-pass") is not None
+    assert authenticate(RequestFactory().post("/accounts/login/"), username="ops", password="ops-admin-pass") is not None
 
 
 @override_settings(SANDBOX_ENABLED=False)

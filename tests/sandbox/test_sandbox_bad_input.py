@@ -81,3 +81,54 @@ def test_garbage_gets_the_partners_own_error_never_a_crash(client, platform):
                 # The partner's own (JSON) error body, not a page of Django's.
                 assert "json" in response["Content-Type"], (where, response["Content-Type"], response.content[:200])
     assert SandboxRequest.objects.filter(platform=platform).count() > 0
+
+
+# What an attacker (or a fuzzer) sends that no client library would: each answered by the partner's own
+# 4xx JSON. Before: NUL bytes reached PostgreSQL (DataError), JSON nested past the parser's depth raised
+# RecursionError, a method name longer than the log's column and a body over Django's limit were not
+# read as the partner would: all 500s, or Django's HTML 400.
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+HOSTILE = [
+    ("GET", "{path}/%00", None, None),
+    ("GET", "{path}?fields=%00&limit=1&id=x%00y", None, None),
+    ("POST", "{path}", "message=hi%00there&url=%00", "application/x-www-form-urlencoded"),
+    ("POST", "{path}", '{"commentary": "hi\\u0000", "author": "urn:li:person:\\u0000", "post_info": {"title": "\\u0000"}}',
+     "application/json"),
+    ("POST", "{path}", DEEP_JSON, "application/json"),
+    ("POST", "{path}", '{"a": ' * 5000 + "1" + "}" * 5000, "application/json"),
+    ("PROPPATCHANDMORE", "{path}", None, None),
+    ("POST", "{path}", "message=" + "x" * (2 * 1024 * 1024), "application/x-www-form-urlencoded"),
+    ("GET", "{path}/" + "9" * 5000, None, None),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("platform", list(PATHS))
+def test_hostile_input_gets_the_partners_own_4xx_json(client, platform):
+    connection = linked_connection(platform, **ACCOUNTS[platform])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {connection.access_token}"}
+    for path in PATHS[platform]:
+        if path in CONSENT_PAGES:
+            continue
+        for method, template, body, content_type in HOSTILE:
+            url = template.format(path=f"/sandbox/{platform}/{path}")
+            kwargs = {"data": body, "content_type": content_type} if body is not None else {}
+            response = client.generic(method, url, **kwargs, **auth)
+            where = (method, url[:120], (body or "")[:80])
+            assert 400 <= response.status_code < 500 or response.status_code < 300, (where, response.content[:300])
+            if response.status_code >= 400:
+                assert "json" in response["Content-Type"], (where, response.content[:200])
+    logged = SandboxRequest.objects.filter(platform=platform)
+    assert logged.count() > 0 and not any("\x00" in row.path + row.request_body for row in logged)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("platform", list(PATHS))
+def test_an_unknown_account_or_object_gets_the_partners_not_found_or_refusal(client, platform):
+    connection = linked_connection(platform, **ACCOUNTS[platform])
+    paths = {"meta": f"{V}/999999999999/feed", "linkedin": "rest/organizations/999999", "tiktok": "v2/user/info/",
+             "gbp": "v4/accounts/1/locations/2/localPosts", "mailchimp": "3.0/lists/nosuchlist"}
+
+    response = client.get(f"/sandbox/{platform}/{paths[platform]}", HTTP_AUTHORIZATION=f"Bearer {connection.access_token}")
+
+    assert response.status_code < 500 and "json" in response["Content-Type"], response.content[:300]

@@ -6,7 +6,8 @@ client-side failure, {"platform": "system", "exception": "<dotted class>",
 (code, action, retryable, pauses_channel, requires_reauth, retry_after_s,
 user_message, ...) plus the case's `id` when it has one. Partner cases go
 through the same failure service as the pipeline (recovery.failures), so an
-UNKNOWN one is recorded in UnmappedError for ops like any other.
+UNKNOWN one is recorded in UnmappedError for ops like any other. A file that is
+not JSON, or JSON nested too deeply to read, is refused with a message (exit 1).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             loaded = [loaded]  # one case on its own
         if not isinstance(loaded, list):
             raise CommandError("CASES must be a JSON array of case objects.")
-        results = [_classify_case(i, case) for i, case in enumerate(loaded)]
+        results = [_classify_case_within_depth(i, case) for i, case in enumerate(loaded)]
         self.stdout.write(json.dumps(results, indent=indent or None, ensure_ascii=False))
 
 
@@ -51,11 +52,21 @@ def _load(path: str):
         raise CommandError(f"No such file: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read {path}: {exc}") from None
+    source = "standard input" if path == "-" else path
     try:
         return json.loads(text)
     except ValueError as exc:
-        source = "standard input" if path == "-" else path
         raise CommandError(f"{source} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise CommandError(f"{source} is nested too deeply to read (more than about {sys.getrecursionlimit()} levels).") from None
+
+
+def _classify_case_within_depth(index: int, case) -> dict:
+    """_classify_case, refusing a case that reads but is nested too deeply to classify (near the parser's limit)."""
+    try:
+        return _classify_case(index, case)
+    except RecursionError:
+        raise CommandError(f"Case {index} is nested too deeply to classify.") from None
 
 
 def _classify_case(index: int, case) -> dict:
