@@ -18,10 +18,11 @@ later. Token buckets are opened wide: this measures capacity, not throttling.
 
 The partner (--partner):
 - stub (default): a minimal threaded HTTP server in its own process that
-  answers LinkedIn's POST /rest/posts after the latency, costing ~nothing; on
+  answers LinkedIn's POST /rest/posts after the latency, costing ~nothing
+  (LINKEDIN_API_BASE points at it; DEBUG off, as in production); on
   this 2-core machine the Django sandbox itself would otherwise use most of
   the CPU the figure is about;
-- sandbox: the sandbox partners (Django) in gunicorn with --server-threads
+- sandbox: the sandbox partners (Django, so DEBUG on) in gunicorn with --server-threads
   threads and a latency fault: the full partner emulation, bounded by its own
   CPU and by its database connections (each sleeping request holds one).
 
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_pipeline import ENV_FOR_SANDBOX, free_port, percentile, wait_until_up  # noqa: E402
-from scratch import claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
+from scratch import bench_secrets, claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
 
 HERE = Path(__file__).resolve()
 TENANTS = 200
@@ -254,8 +255,14 @@ def partner(kind: str, latency_ms: int, server_threads: int):
     """The partner the connectors call (SITE_URL): the stub or the sandbox; yields after Django is set up."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    os.environ.update(ENV_FOR_SANDBOX)
-    os.environ["SITE_URL"] = url
+    if kind == "stub":
+        # As in production: DEBUG off, no sandbox, LinkedIn's API host is the stub.
+        os.environ.update({"LINKEDIN_API_BASE": url, "SANDBOX_ENABLED": "0", "PARTNERS_USE_SANDBOX": "0",
+                           "DEBUG": "0", "SECURE_SSL_REDIRECT": "0"})
+        bench_secrets()
+    else:
+        os.environ.update(ENV_FOR_SANDBOX)
+        os.environ["SITE_URL"] = url
     import django
 
     django.setup()

@@ -36,6 +36,19 @@ def recreate_database(url: str, drop_only: bool = False) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_secrets() -> None:
+    """Fresh SECRET_KEY and TOKEN_ENCRYPTION_KEYS for this bench and the processes it starts, unless set.
+
+    A process with DEBUG off refuses the public development keys (config/startup_checks.py); a bench
+    runs as production does, DEBUG off, so it makes keys of its own (its tokens live in its scratch database).
+    """
+    from cryptography.fernet import Fernet
+    from django.core.management.utils import get_random_secret_key
+
+    os.environ.setdefault("SECRET_KEY", get_random_secret_key())
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+
+
 @contextlib.contextmanager
 def scratch_database(purpose: str):
     """Point DATABASE_URL at a fresh scratch database, set Django up and migrate; drop it on exit.
@@ -45,6 +58,7 @@ def scratch_database(purpose: str):
     url = scratch_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), purpose)
     recreate_database(url)
     os.environ["DATABASE_URL"] = url
+    bench_secrets()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
         import django
