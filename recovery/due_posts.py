@@ -12,15 +12,16 @@ whether ten thousand or a million posts are waiting:
   index range its due posts (`walk_tenants`, `take_due_posts`). The cursor
   lives in Redis, so a run that ran out of time resumes where it stopped and
   the tenants at the end of the ring are never starved.
-- **Lost**: `scheduled` with a job planned more than PUBLISH_LOST_JOB_GRACE_S
-  ago that never ran (Redis lost it, or it was deleted): oldest plan first
-  (`take_lost_posts`). A rare repair, not a queue, so no fair share.
+- **Lost**: `scheduled` and due, with a job planned more than
+  PUBLISH_LOST_JOB_GRACE_S ago that never ran (Redis lost it, or it was
+  deleted): oldest plan first (`take_lost_posts`). A rare repair, not a
+  queue, so no fair share.
 
 Every row is taken with FOR UPDATE SKIP LOCKED and its conditions are
 re-checked on the locked row, so two enqueuers at once split the posts and
 never take one post twice; the caller plans the taken posts
-(`next_attempt_at`) in the same transaction, which removes them from both
-indexes before the lock is released.
+(`next_attempt_at` = now, or the end of a hold) in the same transaction, so
+by the time the lock is released no enqueuer looks for them any more.
 """
 
 from __future__ import annotations
@@ -137,11 +138,11 @@ def take_due_posts(tenants: list[int], now: datetime, *, share: int) -> list[Tak
     return taken
 
 
-def take_lost_posts(lost_before: datetime, *, batch: int) -> list[TakenPost]:
-    """Lock and return up to `batch` scheduled posts whose job was planned before `lost_before`, oldest plan first."""
+def take_lost_posts(lost_before: datetime, now: datetime, *, batch: int) -> list[TakenPost]:
+    """Lock and return up to `batch` due scheduled posts whose job was planned before `lost_before`, oldest plan first."""
     rows = (
         Post.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=Post.Status.SCHEDULED, next_attempt_at__lt=lost_before)
+        .filter(status=Post.Status.SCHEDULED, next_attempt_at__lt=lost_before, scheduled_at__lte=now)
         .order_by("next_attempt_at", "pk")
         .values_list("pk", "tenant_id", "next_attempt_at", "connection__platform", "connection__external_account_id")
     )

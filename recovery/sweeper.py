@@ -77,10 +77,11 @@ def posts_enqueue_due(budget_s: float | None = None) -> int:
 
 def _drain_lost(deadline: float, counts: dict) -> bool:
     """Enqueue again the posts whose job was lost, a batch at a time; False if time ran out first."""
-    lost_before = timezone.now() - timedelta(seconds=settings.PUBLISH_LOST_JOB_GRACE_S)
+    now = timezone.now()
+    lost_before = now - timedelta(seconds=settings.PUBLISH_LOST_JOB_GRACE_S)
     while time.monotonic() < deadline:
         with transaction.atomic():
-            taken = take_lost_posts(lost_before, batch=settings.PUBLISH_ENQUEUE_BATCH)
+            taken = take_lost_posts(lost_before, now, batch=settings.PUBLISH_ENQUEUE_BATCH)
             _plan(taken, counts)
         if len(taken) < settings.PUBLISH_ENQUEUE_BATCH:
             return True

@@ -87,7 +87,8 @@ class ThreadedRecoveryWorker(RecoveryWorker):
         if count <= 1:
             return super().work(burst=burst, logging_level=logging_level, max_jobs=max_jobs,
                                 max_idle_time=max_idle_time, with_scheduler=with_scheduler, **kwargs)
-        run_options = {"burst": burst, "logging_level": logging_level, "max_jobs": max_jobs, "max_idle_time": max_idle_time}
+        run_options = {"burst": burst, "logging_level": logging_level, "max_jobs": max_jobs, "max_idle_time": max_idle_time,
+                       **kwargs}
         if with_scheduler:
             # The scheduler runs in a forked process: fork it before any thread exists.
             self._start_scheduler(burst, logging_level)
@@ -118,12 +119,19 @@ class ThreadedRecoveryWorker(RecoveryWorker):
         try:
             for _ in range(count):
                 start_one()
-            while workers:
+            missing = 0
+            while workers or missing:
                 for thread in [thread for thread in workers if not thread.is_alive()]:
                     del workers[thread]
                     # A thread whose loop ended on an error is replaced, unless the process is ending.
                     if not (stopping.is_set() or burst or max_jobs or max_idle_time):
-                        start_one()
+                        missing += 1
+                if missing and not stopping.is_set():
+                    start_one()  # one a second, so a Redis outage does not spin threads up and down
+                    missing -= 1
+                    time.sleep(1)
+                elif stopping.is_set():
+                    missing = 0
                 time.sleep(0.2)
         finally:
             if self.scheduler:
