@@ -168,9 +168,9 @@ def run_rate(connections, rate: float, window_s: float, tick_s: float) -> dict:
 
     count = int(rate * window_s)
     start = timezone.now() + timedelta(seconds=1)
-    posts = Post.objects.bulk_create([
+    posts = Post.objects.bulk_create([  # each text its own: partners refuse a duplicate
         Post(tenant_id=connections[i % len(connections)].tenant_id, connection=connections[i % len(connections)],
-             content=f"Bench post {i}", scheduled_at=start + timedelta(seconds=i / rate))
+             content=f"Bench post {i} of {start:%H:%M:%S}", scheduled_at=start + timedelta(seconds=i / rate))
         for i in range(count)
     ])
     ids = [post.pk for post in posts]
