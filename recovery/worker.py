@@ -118,7 +118,8 @@ class ThreadedRecoveryWorker(RecoveryWorker):
         signal.signal(signal.SIGTERM, request_stop)
         try:
             for _ in range(count):
-                start_one()
+                if not stopping.is_set():
+                    start_one()
             missing = 0
             while workers or missing:
                 for thread in [thread for thread in workers if not thread.is_alive()]:
