@@ -19,7 +19,8 @@ have future posts.
         .venv/bin/python bench/bench_enqueue.py [--posts 1000000] [--tenants 2000]
 
 Uses a scratch database (<db>_bench_enqueue, created, migrated and dropped) and
-FLUSHES the Redis database of REDIS_URL: give it a scratch one (db 10 by default).
+FLUSHES the Redis database of REDIS_URL: give it a scratch one (db 10 by default; it holds it as
+test runs do, or the next free one, so no test run empties it meanwhile).
 """
 
 from __future__ import annotations

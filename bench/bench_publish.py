@@ -29,7 +29,8 @@ The partner (--partner):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/10 \
         .venv/bin/python bench/bench_publish.py [--rates 50,100,150] [--processes 2] [--threads 32]
 
-Uses a scratch database (<db>_bench_publish) and FLUSHES the Redis database of REDIS_URL (db 10 by default).
+Uses a scratch database (<db>_bench_publish) and FLUSHES the Redis database of REDIS_URL (db 10 by
+default), or the next one no test run holds.
 Each worker thread holds a PostgreSQL connection: processes x threads stays under max_connections here.
 """
 

@@ -80,17 +80,30 @@ def scratch_database(purpose: str):
 TEST_RUN_CLAIM_KEY = "connection-recovery:test-run:db:%d"
 
 
-def claim_bench_redis(url: str, hold_s: int = 3 * 3600) -> None:
-    """Hold the Redis database of `url` as test runs do, so none takes it meanwhile; exit if one holds it."""
+def claim_bench_redis(url: str, hold_s: int = 3 * 3600) -> str:
+    """Hold a Redis database as test runs do, REDIS_URL's or the next free one, so no test run empties it meanwhile.
+
+    Sets REDIS_URL to it (for this process and those it starts) and returns it.
+    """
     import atexit
     import socket
 
     import redis
 
     options = redis.connection.parse_url(url)
-    db = options.get("db", 0)
+    first = options.get("db", 0) or 1
     registry = redis.Redis(**{**options, "db": 0})
-    key, me = TEST_RUN_CLAIM_KEY % db, f"{socket.gethostname()}:{os.getpid()}"
-    if not registry.set(key, me, nx=True, ex=hold_s) and registry.get(key) != me.encode():
-        sys.exit(f"Redis database {db} is held by a test run ({registry.get(key)!r}): set REDIS_URL to another one.")
-    atexit.register(lambda: registry.get(key) == me.encode() and registry.delete(key))
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    for db in [first, *range(first + 1, 16)]:
+        key = TEST_RUN_CLAIM_KEY % db
+        if registry.set(key, me, nx=True, ex=hold_s):
+            atexit.register(lambda key=key: registry.get(key) == me.encode() and registry.delete(key))
+            parts = urlsplit(url)
+            if parts.scheme == "unix":
+                query = "&".join([p for p in parts.query.split("&") if p and not p.startswith("db=")] + [f"db={db}"])
+                parts = parts._replace(query=query)
+            else:
+                parts = parts._replace(path=f"/{db}")
+            os.environ["REDIS_URL"] = url = urlunsplit(parts)
+            return url
+    sys.exit(f"Every Redis database from {first} to 15 is held by a test run: set REDIS_URL to a free one.")
