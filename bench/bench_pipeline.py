@@ -41,6 +41,7 @@ from scratch import recreate_database, scratch_database_url  # noqa: E402  (benc
 
 TARGET_RATIO = 0.8
 ENV_FOR_SANDBOX = {
+    "DEBUG": "1",  # the sandbox partners run only with DEBUG on (config/startup_checks.py)
     "SANDBOX_ENABLED": "1",
     "PARTNERS_USE_SANDBOX": "1",
     "SECURE_SSL_REDIRECT": "0",

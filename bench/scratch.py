@@ -36,6 +36,19 @@ def recreate_database(url: str, drop_only: bool = False) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_secrets() -> None:
+    """Fresh SECRET_KEY and TOKEN_ENCRYPTION_KEYS for this bench and the processes it starts, unless set.
+
+    A process with DEBUG off refuses the public development keys (config/startup_checks.py); a bench
+    runs as production does, DEBUG off, so it makes keys of its own (its tokens live in its scratch database).
+    """
+    from cryptography.fernet import Fernet
+    from django.core.management.utils import get_random_secret_key
+
+    os.environ.setdefault("SECRET_KEY", get_random_secret_key())
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+
+
 @contextlib.contextmanager
 def scratch_database(purpose: str):
     """Point DATABASE_URL at a fresh scratch database, set Django up and migrate; drop it on exit.
@@ -45,6 +58,7 @@ def scratch_database(purpose: str):
     url = scratch_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), purpose)
     recreate_database(url)
     os.environ["DATABASE_URL"] = url
+    bench_secrets()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
         import django
@@ -59,3 +73,37 @@ def scratch_database(purpose: str):
 
         connections.close_all()
         recreate_database(url, drop_only=True)
+
+
+# The key test runs use to hold a Redis database (config/settings_test.py): a run skips a held database,
+# and it empties the one it holds before every test, so a bench on an unheld one can lose its jobs.
+TEST_RUN_CLAIM_KEY = "connection-recovery:test-run:db:%d"
+
+
+def claim_bench_redis(url: str, hold_s: int = 3 * 3600) -> str:
+    """Hold a Redis database as test runs do, REDIS_URL's or the next free one, so no test run empties it meanwhile.
+
+    Sets REDIS_URL to it (for this process and those it starts) and returns it.
+    """
+    import atexit
+    import socket
+
+    import redis
+
+    options = redis.connection.parse_url(url)
+    first = options.get("db", 0) or 1
+    registry = redis.Redis(**{**options, "db": 0})
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    for db in [first, *range(first + 1, 16)]:
+        key = TEST_RUN_CLAIM_KEY % db
+        if registry.set(key, me, nx=True, ex=hold_s):
+            atexit.register(lambda key=key: registry.get(key) == me.encode() and registry.delete(key))
+            parts = urlsplit(url)
+            if parts.scheme == "unix":
+                query = "&".join([p for p in parts.query.split("&") if p and not p.startswith("db=")] + [f"db={db}"])
+                parts = parts._replace(query=query)
+            else:
+                parts = parts._replace(path=f"/{db}")
+            os.environ["REDIS_URL"] = url = urlunsplit(parts)
+            return url
+    sys.exit(f"Every Redis database from {first} to 15 is held by a test run: set REDIS_URL to a free one.")

@@ -116,22 +116,28 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 120}
     for name in ("default", "publish", "webhooks", "pings")
 }
-RQ = {"WORKER_CLASS": "recovery.worker.RecoveryWorker", "QUEUE_CLASS": "recovery.worker.RecoveryQueue"}
+# Every worker process runs RQ_WORKER_THREADS RQ workers, one partner call in flight each (recovery/worker.py);
+# every job enqueued carries the request and cycle ids of what enqueued it (recovery.worker.RecoveryQueue).
+RQ = {"WORKER_CLASS": "recovery.worker.ThreadedRecoveryWorker", "QUEUE_CLASS": "recovery.worker.RecoveryQueue"}
+RQ_WORKER_THREADS = env_int("RQ_WORKER_THREADS", 32)
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
 # The publishing pipeline (docs/pipeline.md). A publish job is killed at its
 # timeout; a post left "publishing" past the lease has lost its job (a killed
-# worker) and the sweeper takes it over, so the lease must exceed the timeout.
-# Defaults recover a killed job within 60 + 10 + 30 (sweep interval) s < 2 min.
+# worker) and the sweeper takes it over, so the lease must exceed the longest a
+# job can run (PUBLISH_LEASE_S, below the partner timeouts).
 PUBLISH_JOB_TIMEOUT_S = env_int("PUBLISH_JOB_TIMEOUT_S", 60)
-PUBLISH_LEASE_S = env_int("PUBLISH_LEASE_S", PUBLISH_JOB_TIMEOUT_S + 10)
 PUBLISH_DUE_INTERVAL_S = env_int("PUBLISH_DUE_INTERVAL_S", 10)  # cron: enqueue posts that came due
 PUBLISH_SWEEP_INTERVAL_S = env_int("PUBLISH_SWEEP_INTERVAL_S", 30)  # cron: recover abandoned and lost jobs
 # A scheduled post whose planned run is this far in the past lost its job (Redis lost it): enqueue again.
 PUBLISH_LOST_JOB_GRACE_S = env_int("PUBLISH_LOST_JOB_GRACE_S", 900)
 # The due-post enqueuer takes at most this many posts of one tenant per run (fairness between tenants).
 PUBLISH_ENQUEUE_PER_TENANT = env_int("PUBLISH_ENQUEUE_PER_TENANT", 100)
+# ...in batches of about this many posts (one transaction and one Redis round trip each), until
+# nothing is due or this many seconds have passed (the next run resumes where it stopped).
+PUBLISH_ENQUEUE_BATCH = env_int("PUBLISH_ENQUEUE_BATCH", 1000)
+PUBLISH_ENQUEUE_BUDGET_S = env_int("PUBLISH_ENQUEUE_BUDGET_S", max(1, PUBLISH_DUE_INTERVAL_S - 2))
 # At most this many publish jobs of one tenant queued or running at once (RQ RateLimit): tenant isolation.
 PUBLISH_TENANT_CONCURRENCY = env_int("PUBLISH_TENANT_CONCURRENCY", 2)
 # Token buckets (recovery/policies/rate_limit.py): per (tenant, platform) and per platform for the app.
@@ -292,6 +298,10 @@ MAILCHIMP_CLIENT_SECRET = env_str("MAILCHIMP_CLIENT_SECRET", "dev-mailchimp-secr
 # Partner HTTP: (connect, read) timeouts of every connector's Session, in seconds.
 PARTNER_CONNECT_TIMEOUT_S = env_int("PARTNER_CONNECT_TIMEOUT_S", 5)
 PARTNER_READ_TIMEOUT_S = env_int("PARTNER_READ_TIMEOUT_S", 20)
+# A job in a worker thread (recovery/worker.py) gets its timeout when it next runs Python: at
+# most one partner read after the job timeout. Defaults recover a killed job within
+# 60 + 20 + 10 + 30 (sweep interval) s = 2 min.
+PUBLISH_LEASE_S = env_int("PUBLISH_LEASE_S", PUBLISH_JOB_TIMEOUT_S + PARTNER_READ_TIMEOUT_S + 10)
 # The sandbox's "timeout" fault sleeps past the read timeout, but never longer than this.
 SANDBOX_MAX_SLEEP_S = env_int("SANDBOX_MAX_SLEEP_S", 30)
 

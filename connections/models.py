@@ -296,8 +296,22 @@ class Post(models.Model):
 
     class Meta:
         indexes = [
-            # The due-post enqueuer: scheduled posts whose time has come.
+            # The publish sweep: posts left publishing past their lease (a status prefix); the admin's status filter.
             models.Index(fields=["status", "scheduled_at"], name="post_status_scheduled_idx"),
+            # The due-post enqueuer (recovery/due_posts.py): the walk to the next tenant with an unplanned
+            # scheduled post (min tenant_id > cursor), then that tenant's oldest due ones (scheduled_at <= now,
+            # LIMIT share). Only posts without a planned job are in it, so what is already queued costs nothing.
+            models.Index(
+                fields=["tenant", "scheduled_at", "id"],
+                name="post_unplanned_by_tenant_idx",
+                condition=models.Q(status="scheduled", next_attempt_at__isnull=True),
+            ),
+            # The due-post enqueuer: scheduled posts whose planned job never ran (next_attempt_at < now - grace).
+            models.Index(
+                fields=["next_attempt_at"],
+                name="post_planned_idx",
+                condition=models.Q(status="scheduled", next_attempt_at__isnull=False),
+            ),
             # Resume and backfill: a connection's posts in one status.
             models.Index(fields=["connection", "status"], name="post_conn_status_idx"),
             # The posts page: a tenant's posts, newest schedule first.

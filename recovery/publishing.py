@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from datetime import datetime, timedelta
 from enum import Enum
@@ -218,6 +219,7 @@ def _send(
 
 
 _usage_hooks: dict[str, object] = {}
+_usage_hooks_lock = threading.Lock()
 
 
 def _watch_usage(connector) -> None:
@@ -237,8 +239,9 @@ def _watch_usage(connector) -> None:
 
         _usage_hooks[platform] = hook
     hooks = type(connector).session().hooks["response"]
-    if hook not in hooks:
-        hooks.append(hook)
+    with _usage_hooks_lock:  # worker threads share the Session: one hook, not one per thread
+        if hook not in hooks:
+            hooks.append(hook)
 
 
 def outcome_unknown(exc: BaseException) -> bool:

@@ -1,11 +1,12 @@
 """The periodic side of the pipeline (scheduled in config/cron.py): due posts in, stuck posts out.
 
 - posts_enqueue_due: every scheduled post whose time has come and that has no
-  job planned (next_attempt_at empty) gets one, enqueued after commit. The
-  same query re-enqueues a post whose planned run is more than
-  PUBLISH_LOST_JOB_GRACE_S in the past: its job was lost (Redis lost it, or
-  it was deleted by hand). A second job for a post is harmless (the claim),
-  so erring towards re-enqueueing is safe.
+  job planned (next_attempt_at empty) gets one, enqueued after commit, in
+  batches until none is left (which posts, and in what order:
+  recovery.due_posts). It also re-enqueues a post whose planned run is more
+  than PUBLISH_LOST_JOB_GRACE_S in the past: its job was lost (Redis lost it,
+  or it was deleted by hand). A second job for a post is harmless (the
+  claim), so erring towards re-enqueueing is safe.
 - posts_sweep: posts left `publishing` past the lease lost their worker
   (SIGKILL, OOM, a machine gone); each is taken over by
   post_recover_abandoned. RQ's own StartedJobRegistry cleanup reaches the
@@ -23,79 +24,120 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from config.metrics import metrics
 from connections.models import Post
+from recovery.due_posts import RING_END, TakenPost, cursor_get, cursor_set, take_due_posts, take_lost_posts, walk_tenants
 from recovery.policies.usage_throttle import held_accounts
-from recovery.publish_queue import enqueue_post_publish
+from recovery.publish_queue import enqueue_posts_publish
 from recovery.publishing import post_recover_abandoned
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 500  # abandoned posts recovered per sweep
 
 
-def posts_enqueue_due(limit: int = BATCH) -> int:
-    """Enqueue publish jobs for posts that came due (or lost their job); returns how many got a job.
+def posts_enqueue_due(budget_s: float | None = None) -> int:
+    """Give every post that came due (or lost its job) a publish job; returns how many got one.
 
-    - Fair between tenants: at most PUBLISH_ENQUEUE_PER_TENANT posts of one
-      tenant per run, oldest first, so one tenant's backlog neither fills the
-      batch nor floods the queue; the rest come in the next runs.
+    - No ceiling: batches of about PUBLISH_ENQUEUE_BATCH posts, each taken,
+      planned and committed in one transaction and then enqueued in one Redis
+      round trip, until nothing is left or the time budget
+      (PUBLISH_ENQUEUE_BUDGET_S) is spent; a run cut short resumes at the
+      next tenant (recovery.due_posts).
+    - Fair between tenants: one run walks the ring of tenants once and takes
+      at most PUBLISH_ENQUEUE_PER_TENANT of each tenant's due posts, oldest
+      first, so one tenant's backlog neither fills a run nor floods Redis; the
+      rest come in the next runs.
     - A post whose partner account is held (usage throttle, a recent 429) is
       not queued now: its job is planned for when the hold ends, so a tenant in
       a 429 storm costs the workers nothing.
-    - Rows are locked with SKIP LOCKED, so two runs at once split the work
-      instead of enqueueing a post twice.
+    - Two runs at once (cron's and the sweep's) split the posts between them
+      and never enqueue one post twice (SKIP LOCKED, and the plan is written in
+      the same transaction).
     """
+    budget_s = settings.PUBLISH_ENQUEUE_BUDGET_S if budget_s is None else budget_s
+    deadline = time.monotonic() + budget_s
+    counts = {"enqueued": 0, "held": 0, "lost": 0, "batches": 0}
+    # Lost jobs first (these posts are the latest of all), then the ring of tenants once:
+    # from the cursor to its end, then from its start to the cursor.
+    start = cursor_get()
+    caught_up = _drain_lost(deadline, counts) and all(
+        _drain_tenants(after, until, deadline, counts) for after, until in ((start, RING_END), (0, start))
+    )
+    if counts["batches"]:
+        logger.info("due posts enqueued", extra={**counts, "caught_up": caught_up})
+    return counts["enqueued"] + counts["held"]
+
+
+def _drain_lost(deadline: float, counts: dict) -> bool:
+    """Enqueue again the posts whose job was lost, a batch at a time; False if time ran out first."""
     now = timezone.now()
     lost_before = now - timedelta(seconds=settings.PUBLISH_LOST_JOB_GRACE_S)
-    candidates = (
-        Post.objects.filter(status=Post.Status.SCHEDULED, scheduled_at__lte=now)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=lost_before))
-        .annotate(
-            tenant_rank=Window(
-                RowNumber(), partition_by=[F("tenant_id")], order_by=[F("scheduled_at").asc(), F("pk").asc()]
-            )
-        )
-        .filter(tenant_rank__lte=settings.PUBLISH_ENQUEUE_PER_TENANT)
-    )
-    with transaction.atomic():
-        due = list(
-            Post.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=candidates.values("pk"))
-            .order_by("scheduled_at", "pk")
-            .values_list("pk", "tenant_id", "next_attempt_at", "connection__platform",
-                         "connection__external_account_id")[:limit]
-        )
-        if not due:
-            return 0
-        holds = held_accounts({(platform, account) for _, _, _, platform, account in due})
-        by_time: dict = {}
-        held_by_platform: dict[str, int] = {}
-        for pk, tenant_id, _, platform, account in due:
-            hold_s = holds.get((platform, account))
-            if hold_s:
-                held_by_platform[platform] = held_by_platform.get(platform, 0) + 1
-            # Held posts are spread over a few seconds past the hold, not all at its last millisecond.
-            at = now + timedelta(seconds=hold_s + random.uniform(0, max(1.0, hold_s * 0.1))) if hold_s else None
-            by_time.setdefault(at, []).append((pk, tenant_id))
-        for at, posts in by_time.items():
-            Post.objects.filter(pk__in=[pk for pk, _ in posts]).update(next_attempt_at=at or now, updated_at=now)
-            for pk, tenant_id in posts:
-                enqueue_post_publish(pk, tenant_id, at=at)
-    held = sum(len(posts) for at, posts in by_time.items() if at is not None)
-    lost = sum(1 for _, _, planned, _, _ in due if planned is not None)
-    logger.info("due posts enqueued", extra={"count": len(due) - held, "held": held, "lost": lost})
+    while time.monotonic() < deadline:
+        with transaction.atomic():
+            taken = take_lost_posts(lost_before, now, batch=settings.PUBLISH_ENQUEUE_BATCH)
+            _plan(taken, counts)
+        if len(taken) < settings.PUBLISH_ENQUEUE_BATCH:
+            return True
+    return False
+
+
+def _drain_tenants(after: int, until: int, deadline: float, counts: dict) -> bool:
+    """Enqueue the due posts of the tenants in (after, until], a batch at a time; False if time ran out first."""
+    share = settings.PUBLISH_ENQUEUE_PER_TENANT
+    while after < until:
+        if time.monotonic() >= deadline:
+            return False  # the next run resumes at the cursor
+        now = timezone.now()
+        walk = walk_tenants(after, until, now, share=share, batch=settings.PUBLISH_ENQUEUE_BATCH)
+        with transaction.atomic():
+            _plan(take_due_posts(walk.tenants, now, share=share), counts)
+        if walk.tenants:
+            after = walk.tenants[-1]
+            cursor_set(after)
+        if walk.reached_end:
+            break
+    return True
+
+
+def _plan(taken: list[TakenPost], counts: dict) -> None:
+    """Plan the taken posts (next_attempt_at) and enqueue their jobs on commit; inside the taking transaction."""
+    if not taken:
+        return
+    now = timezone.now()
+    holds = held_accounts({(post.platform, post.account_id) for post in taken})
+    entries = []
+    by_time: dict = {}
+    for post in taken:
+        hold_s = holds.get((post.platform, post.account_id))
+        # Held posts are spread over a few seconds past the hold, not all at its last millisecond;
+        # whole seconds (RQ's scheduler runs jobs to the second), so a batch needs few UPDATEs.
+        at = None
+        if hold_s:
+            at = (now + timedelta(seconds=hold_s + random.uniform(0, max(1.0, hold_s * 0.1)))).replace(microsecond=0)
+        entries.append((post.post_id, post.tenant_id, at))
+        by_time.setdefault(at or now, []).append(post.post_id)
+    for at, post_ids in by_time.items():
+        Post.objects.filter(pk__in=post_ids).update(next_attempt_at=at, updated_at=now)
+    enqueue_posts_publish(entries)
+    held = sum(1 for _, _, at in entries if at is not None)
+    held_by_platform: dict[str, int] = {}
+    for post, (_, _, at) in zip(taken, entries):
+        if at is not None:
+            held_by_platform[post.platform] = held_by_platform.get(post.platform, 0) + 1
     for platform, count in held_by_platform.items():
         metrics.increment("recovery.ratelimit.deferred", count, tags={"platform": platform, "reason": "rate_limit"})
-    return len(due)
+    counts["enqueued"] += len(entries) - held
+    counts["held"] += held
+    counts["lost"] += sum(1 for post in taken if post.planned_at is not None)
+    counts["batches"] += 1
 
 
 def posts_sweep(limit: int = BATCH) -> dict:
@@ -111,4 +153,4 @@ def posts_sweep(limit: int = BATCH) -> dict:
         outcome = post_recover_abandoned(post_id)
         if outcome is not None:
             recovered[outcome.value] = recovered.get(outcome.value, 0) + 1
-    return {"abandoned": recovered, "enqueued": posts_enqueue_due(limit)}
+    return {"abandoned": recovered, "enqueued": posts_enqueue_due()}

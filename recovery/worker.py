@@ -1,18 +1,37 @@
-"""The RQ worker and queue classes every process uses (settings.RQ WORKER_CLASS and QUEUE_CLASS).
+"""The RQ worker and queue classes every process uses (settings.RQ WORKER_CLASS and QUEUE_CLASS, the Procfile).
 
-RecoveryWorker:
-- RQ's default maintenance interval is 10 minutes, so a job abandoned by a
-  killed worker would sit "started" that long before StartedJobRegistry
-  cleanup recovers it. django-rq's rqworker has no flag for it, hence this
-  subclass. SimpleWorker (no fork per job) because our jobs are short partner
-  calls: forking costs 13-17 ms a job on this machine (docs/pipeline.md).
-- Its default name is host.pid.random (RQ's is 32 hex characters, which the
-  log filter masks as it would a token).
-- Every job run is a unit of work of the logs (config/logs.py): its lines,
-  RQ's own "Job OK" and tracebacks included, carry a new cycleId, the job's id,
-  queue and function, and the requestId and parentCycleId of whatever enqueued
-  it (from the job's meta). Its queue wait (enqueued to started) is measured
-  (recovery.queue.wait).
+- RecoveryWorker: RQ's SimpleWorker (no fork per job: our jobs are short
+  partner calls, and forking costs 13-17 ms a job here, docs/pipeline.md)
+  with maintenance every 60 s instead of RQ's 10 minutes, so a job abandoned
+  by a killed worker is not left "started" that long; django-rq's rqworker
+  has no flag for it, hence the subclass. One job at a time. Its default name
+  is host.pid.random (RQ's is 32 hex characters, which the log filter masks
+  as it would a token). Every job run is a unit of work of the logs
+  (config/logs.py): its lines, RQ's own "Job OK" and tracebacks included,
+  carry a new cycleId, the job's id, queue and function, and the requestId
+  and parentCycleId of whatever enqueued it (from the job's meta); its queue
+  wait (enqueued to started) is measured (recovery.queue.wait).
+- ThreadedRecoveryWorker: RQ_WORKER_THREADS RecoveryWorkers in one process,
+  each in its own thread with its own RQ registration, Redis and database
+  connections, so a process has that many partner calls in flight for the
+  memory of one (docs/pipeline.md, "Concurrency"). A publish job spends
+  nearly all its time waiting on the partner, so threads share one core well;
+  `rqworker-pool` runs one such process per core. RQ has no threaded worker
+  (rq/rq#1804 is open), so each thread runs RQ's own unchanged work loop.
+
+What changes for a job in a thread, and why the pipeline's guarantees hold:
+- The job timeout is RQ's TimerDeathPenalty (SIGALRM reaches only the main
+  thread): the timeout is raised in the job's thread when it next runs Python,
+  so a job blocked in a socket read ends at most PARTNER_READ_TIMEOUT_S late;
+  PUBLISH_LEASE_S allows for that (config/settings.py).
+- The claim, the buckets, the breaker and RQ's per-tenant RateLimit live in
+  PostgreSQL and Redis, not in the process, so threads contend for them as
+  processes do. A SIGKILL takes all the process's jobs down at once; each is
+  recovered like a single killed job (the sweep, after its lease).
+- No per-thread pub/sub listener (RQ's stop-job and shutdown commands): it
+  would double the Redis connections, and a SimpleWorker cannot stop a running
+  job anyway. SIGTERM/SIGINT stop the process warmly: each thread finishes its
+  job; a second signal stops it at once (the sweep recovers what was running).
 
 RecoveryQueue: django-rq's queue whose every job carries its enqueuer's
 requestId and cycleId in its meta (config.logs.job_meta), whoever enqueues it
@@ -23,9 +42,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
+import threading
+import time
 
+from django.conf import settings
 from django_rq.queues import DjangoRQ
+from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker import SimpleWorker
 
@@ -33,6 +57,8 @@ from config.logs import META_PARENT_CYCLE_ID, META_REQUEST_ID, job_meta, new_id,
 from config.metrics import metrics
 
 MAINTENANCE_INTERVAL_S = 60
+# How often an idle worker thread looks up from Redis to see whether it was asked to stop.
+STOP_CHECK_S = 5
 
 
 class RecoveryWorker(SimpleWorker):
@@ -61,3 +87,94 @@ class RecoveryWorker(SimpleWorker):
 class RecoveryQueue(DjangoRQ):
     def create_job(self, *args, meta: dict | None = None, **kwargs):
         return super().create_job(*args, meta={**job_meta(), **(meta or {})}, **kwargs)
+
+
+class WorkerThread(RecoveryWorker):
+    """One of a ThreadedRecoveryWorker's workers: RQ's work loop, run in a thread that is not the main one."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        pass  # the process's main thread takes the signals and stops every thread
+
+    def subscribe(self):
+        pass  # no pub/sub listener per thread (module docstring)
+
+    def unsubscribe(self):
+        pass
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ's blocking dequeue, woken every STOP_CHECK_S to honour a stop request (None then, as when idle)."""
+        if timeout is None:  # burst: one non-blocking look
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        idle_since = time.monotonic()
+        while not self._stop_requested:
+            wait = STOP_CHECK_S if max_idle_time is None else max(1, min(STOP_CHECK_S, max_idle_time))
+            result = super().dequeue_job_and_maintain_ttl(wait, max_idle_time=wait)
+            if result is not None:
+                return result
+            if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
+                return None
+        return None
+
+
+class ThreadedRecoveryWorker(RecoveryWorker):
+    """settings.RQ_WORKER_THREADS WorkerThreads in this process; this object only starts, watches and stops them."""
+
+    def work(self, burst: bool = False, logging_level: str | None = None, max_jobs: int | None = None,
+             max_idle_time: int | None = None, with_scheduler: bool = False, **kwargs) -> bool:
+        count = settings.RQ_WORKER_THREADS
+        if count <= 1:
+            return super().work(burst=burst, logging_level=logging_level, max_jobs=max_jobs,
+                                max_idle_time=max_idle_time, with_scheduler=with_scheduler, **kwargs)
+        run_options = {"burst": burst, "logging_level": logging_level, "max_jobs": max_jobs, "max_idle_time": max_idle_time,
+                       **kwargs}
+        if with_scheduler:
+            # The scheduler runs in a forked process: fork it before any thread exists.
+            self._start_scheduler(burst, logging_level)
+        workers: dict[threading.Thread, WorkerThread] = {}
+        worked = []
+        stopping = threading.Event()
+
+        def run(worker: WorkerThread) -> None:
+            worked.append(worker.work(**run_options))
+
+        def start_one() -> None:
+            worker = WorkerThread(self.queues, connection=self.connection, job_class=self.job_class,
+                                  queue_class=self.queue_class, serializer=self.serializer,
+                                  exception_handlers=self._exc_handlers, worker_ttl=self.worker_ttl)
+            thread = threading.Thread(target=run, args=(worker,), name=f"rq-{worker.name}", daemon=True)
+            workers[thread] = worker
+            thread.start()
+
+        def request_stop(signum, frame):
+            if stopping.is_set():
+                raise SystemExit(1)  # second signal: cold stop (daemon threads end with the process)
+            stopping.set()
+            for worker in workers.values():
+                worker._stop_requested = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        try:
+            for _ in range(count):
+                if not stopping.is_set():
+                    start_one()
+            missing = 0
+            while workers or missing:
+                for thread in [thread for thread in workers if not thread.is_alive()]:
+                    del workers[thread]
+                    # A thread whose loop ended on an error is replaced, unless the process is ending.
+                    if not (stopping.is_set() or burst or max_jobs or max_idle_time):
+                        missing += 1
+                if missing and not stopping.is_set():
+                    start_one()  # one a second, so a Redis outage does not spin threads up and down
+                    missing -= 1
+                    time.sleep(1)
+                elif stopping.is_set():
+                    missing = 0
+                time.sleep(0.2)
+        finally:
+            if self.scheduler:
+                self.stop_scheduler()
+        return any(worked)

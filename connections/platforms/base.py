@@ -61,6 +61,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from config.logs import bind, remember_secrets, remember_secrets_in
 from config.metrics import metrics
@@ -216,6 +217,11 @@ class Connector:
         if cls.__dict__.get("_session") is None:
             session = requests.Session()
             session.headers["User-Agent"] = "connection-recovery/1.0"
+            # Keep a connection to the partner's host per worker thread (requests keeps 10), so the
+            # threads of a worker process do not open and drop connections in turn.
+            adapter = HTTPAdapter(pool_maxsize=max(10, settings.RQ_WORKER_THREADS))
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             cls._session = session
         return cls._session
 

@@ -9,9 +9,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import django_rq
+from django.conf import settings
+from django.db import connection as db_connection
 from django.utils import timezone
 from rq.job import Job
 from rq.rate_limit import RateLimitRegistry
@@ -29,6 +36,7 @@ from recovery.worker import RecoveryWorker
 from tests.factories import PostFactory
 from tests.sandbox.sandbox_helpers import linked_connection
 
+ROOT = Path(__file__).resolve().parents[2]
 PAGE_ID = "104857600001"
 OTHER_PAGE_ID = "104857600002"
 
@@ -120,3 +128,33 @@ def where_it_stands(post) -> str:
     else:
         assert post.status == Post.Status.DEAD, post  # never publishing, failed or anything else at rest
     return post.status
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_worker_process(live_url: str, worker_class: str, *, burst: bool, **env) -> subprocess.Popen:
+    """`manage.py rqworker publish` in its own process, on this test's database, Redis and sandbox; `env`: settings."""
+    s = db_connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "SITE_URL": live_url,
+        "SANDBOX_ENABLED": "1",
+        "PARTNERS_USE_SANDBOX": "1",
+        "LOG_LEVEL": "WARNING",
+        **{name: str(value) for name, value in env.items()},
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "publish", *(["--burst"] if burst else []), "--worker-class", worker_class],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )

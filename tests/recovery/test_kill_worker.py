@@ -1,14 +1,9 @@
 """A real worker process killed with SIGKILL mid-publish: the post is neither lost, stuck nor published twice."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection as db_connection
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
@@ -24,53 +19,20 @@ from tests.recovery.pipeline_helpers import (
     fast_forward,
     page_connection,
     run_publish_worker,
+    start_worker_process,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT_S = 4  # the worker kills a job after this; the lease below must outlast it
 LEASE_S = 6
 LATENCY_MS = 1500  # each partner call takes this long: long enough to kill mid-call
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def database_url_for_subprocess() -> str:
-    s = db_connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def start_worker(live_url: str, settings) -> subprocess.Popen:
-    """`manage.py rqworker publish` in its own process, on this test's database, Redis and sandbox."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": database_url_for_subprocess(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SITE_URL": live_url,
-        "SANDBOX_ENABLED": "1",
-        "PARTNERS_USE_SANDBOX": "1",
-        "PARTNER_READ_TIMEOUT_S": "3",
-        "PUBLISH_JOB_TIMEOUT_S": str(JOB_TIMEOUT_S),
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "publish", "--burst",
-         "--worker-class", "recovery.worker.RecoveryWorker"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-
-
-def test_a_worker_killed_mid_publish_loses_nothing_and_publishes_once(sandbox, tenant, settings):
+# One job at a time, and a process whose jobs run in threads (the production worker): the same guarantee.
+@pytest.mark.parametrize("worker_class", ["recovery.worker.RecoveryWorker", "recovery.worker.ThreadedRecoveryWorker"])
+def test_a_worker_killed_mid_publish_loses_nothing_and_publishes_once(sandbox, tenant, settings, worker_class):
     settings.PUBLISH_LEASE_S = LEASE_S
     page = page_connection(tenant)
     faults.set_fault("meta", faults.LATENCY, account_id=PAGE_ID, ms=LATENCY_MS)
@@ -78,7 +40,10 @@ def test_a_worker_killed_mid_publish_loses_nothing_and_publishes_once(sandbox, t
     enqueue_due()
     [job_id] = publish_queue().get_job_ids()
 
-    worker = start_worker(sandbox, settings)
+    worker = start_worker_process(
+        sandbox, worker_class, burst=True, PARTNER_READ_TIMEOUT_S=3, PUBLISH_JOB_TIMEOUT_S=JOB_TIMEOUT_S,
+        RQ_WORKER_THREADS=4,
+    )
     try:
         # The page token call has been answered: the feed POST is now in flight.
         wait_for(lambda: SandboxRequest.objects.filter(method="GET", path__contains=PAGE_ID).exists(), 30,

@@ -1,5 +1,6 @@
 """The publish job end to end: a real worker, the sandbox Meta over real HTTP, the post's state in Postgres."""
 
+import socket
 import socketserver
 import threading
 from datetime import timedelta
@@ -412,3 +413,24 @@ def test_meta_app_usage_past_the_threshold_holds_every_page_of_the_app(sandbox, 
     hold = settings.USAGE_THROTTLE["app_backoff_s"]
     assert elsewhere.next_attempt_at > timezone.now() + timedelta(seconds=hold - 10)
     assert not SandboxRequest.objects.filter(path__contains="104857600002").exists()
+
+
+def test_a_published_post_reports_how_late_it_went_out(page, settings):
+    """Lateness, the user's measure: scheduled time to publication, sent to the metrics agent (DogStatsD over UDP)."""
+    agent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    agent.bind(("127.0.0.1", 0))
+    agent.settimeout(5)
+    settings.STATSD_HOST, settings.STATSD_PORT = agent.getsockname()
+    post = due_post(page, scheduled_at=timezone.now() - timedelta(seconds=90))
+    enqueue_due()
+    run_publish_worker()
+
+    post.refresh_from_db()
+    datagrams = []
+    while not any(d.startswith("recovery.publish.lateness:") for d in datagrams):
+        datagrams += agent.recv(65535).decode().splitlines()
+    agent.close()
+    [lateness] = [d for d in datagrams if d.startswith("recovery.publish.lateness:")]
+    value, kind, tags = lateness.split(":", 1)[1].split("|", 2)
+    assert kind == "ms" and "platform:meta" in tags
+    assert 90_000 <= float(value) <= (post.published_at - post.scheduled_at).total_seconds() * 1000 + 1
