@@ -10,6 +10,10 @@ from django.conf import settings  # noqa: E402
 from rq import cron  # noqa: F401
 
 from recovery.jobs import posts_enqueue_due_job, posts_sweep_job  # noqa: E402
+from webhooks.jobs import webhook_events_sweep_job  # noqa: E402
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
+
+# -- partner webhooks (webhooks/services.py): stored events whose processing job was lost or never made.
+cron.register(webhook_events_sweep_job, queue_name="webhooks", interval=settings.WEBHOOK_SWEEP_INTERVAL_S)

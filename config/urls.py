@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("posts/", include("connections.urls", namespace="connections")),
+    path("webhooks/", include("webhooks.urls", namespace="webhooks")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -1,0 +1,125 @@
+"""The receiving side of partner webhooks: read a body within bounds, store a verified delivery, answer.
+
+Rules (docs/webhooks.md):
+- A body over WEBHOOK_MAX_BODY_BYTES is refused (413) from its Content-Length, before
+  a byte of it is read, and never read past the limit whatever the header says.
+- A verified delivery is stored once per (platform, event_id), in one statement that
+  commits on its own (or with the caller's transaction), and its processing is
+  enqueued once that commits. A redelivery of a stored event changes nothing and
+  enqueues nothing: it is answered 2xx like the first.
+- Storing never waits on Redis: with Redis down the event is stored pending and the
+  sweeper (webhooks.services.webhook_events_sweep) enqueues it later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connections, router
+from django.utils import timezone
+
+from config.metrics import metrics
+from webhooks.models import WebhookEvent
+from webhooks.queue import enqueue_webhook_event_on_commit
+from webhooks.verification import Delivery, Rejected
+
+_READ_CHUNK = 64 * 1024
+
+
+def read_body(request, limit: int) -> bytes:
+    """The request's raw body, at most `limit` bytes; Rejected 413 past it, 400 for a broken Content-Length.
+
+    Reads the WSGI stream itself (never request.body or request.POST): Django's own
+    limits answer 400 where the partner must learn 413, and the signature is over these bytes.
+    """
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not (declared.isascii() and declared.isdigit()):
+        raise Rejected(400, "malformed", "broken Content-Length")
+    if int(declared) > limit:
+        raise Rejected(413, "oversized", "body over WEBHOOK_MAX_BODY_BYTES")
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = request.read(min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise Rejected(413, "oversized", "body over WEBHOOK_MAX_BODY_BYTES")
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class Stored:
+    event_id: int
+    public_id: uuid.UUID
+    created: bool  # False: a redelivery of an event stored before
+
+
+_COLUMNS = ["platform", "event_id", "event_type", "payload", "public_id", "received_at", "outcome", "attempts",
+            "last_error", "details"]
+
+
+def _insert_sql() -> str:
+    table = WebhookEvent._meta.db_table
+    columns = ", ".join(f'"{WebhookEvent._meta.get_field(name).column}"' for name in _COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    return (
+        f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) '
+        'ON CONFLICT ("platform", "event_id") DO NOTHING RETURNING "id"'
+    )
+
+
+_INSERT_SQL = _insert_sql()
+
+
+def webhook_event_store(delivery: Delivery) -> Stored:
+    """Store a verified delivery unless its (platform, event_id) is stored already.
+
+    Why SQL by hand: this is every webhook's path, answered while the partner waits,
+    and INSERT ... ON CONFLICT DO NOTHING RETURNING is one round trip and one commit
+    (PostgreSQL and SQLite), where the ORM's get_or_create is a SELECT, a savepoint and
+    an INSERT, and bulk_create(ignore_conflicts=True) does not say which row won.
+    """
+    values = {
+        "platform": delivery.platform,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "payload": delivery.payload,
+        "public_id": uuid.uuid4(),
+        "received_at": timezone.now(),
+        "outcome": WebhookEvent.Outcome.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "details": {},
+    }
+    db = connections[router.db_for_write(WebhookEvent)]
+    params = [WebhookEvent._meta.get_field(name).get_db_prep_save(values[name], db) for name in _COLUMNS]
+    with db.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, params)
+        row = cursor.fetchone()
+    if row is not None:
+        return Stored(row[0], values["public_id"], created=True)
+    existing = WebhookEvent.objects.values_list("pk", "public_id").get(
+        platform=delivery.platform, event_id=delivery.event_id
+    )
+    return Stored(existing[0], existing[1], created=False)
+
+
+def webhook_receive(delivery: Delivery) -> Stored:
+    """Store a verified delivery and enqueue its processing after commit (a redelivery: neither)."""
+    stored = webhook_event_store(delivery)
+    metrics.increment("recovery.webhook.received", tags={"platform": delivery.platform})
+    if stored.created:
+        enqueue_webhook_event_on_commit(stored.event_id)
+    return stored
+
+
+def data_deletion_request(public_id) -> WebhookEvent | None:
+    """Meta's data-deletion request with this confirmation code, for its public status page."""
+    return (
+        WebhookEvent.objects.filter(platform="meta", event_type="data_deletion", public_id=public_id)
+        .only("public_id", "received_at", "outcome", "processed_at")
+        .first()
+    )
