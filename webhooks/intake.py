@@ -4,11 +4,11 @@ Rules (docs/webhooks.md):
 - A body over WEBHOOK_MAX_BODY_BYTES is refused (413) from its Content-Length, before
   a byte of it is read, and never read past the limit whatever the header says.
 - A verified delivery is stored once per (platform, event_id), in one statement that
-  commits on its own (or with the caller's transaction), and its processing is
-  enqueued once that commits. A redelivery of a stored event changes nothing and
+  commits on its own (or with the caller's transaction), and a drain of the stored
+  events is requested once that commits (webhooks.queue: one Redis round trip). A redelivery of a stored event changes nothing and
   enqueues nothing: it is answered 2xx like the first.
 - Storing never waits on Redis: with Redis down the event is stored pending and the
-  sweeper (webhooks.services.webhook_events_sweep) enqueues it later.
+  sweeper (webhooks.services.webhook_events_sweep) has it processed later.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.metrics import metrics
 from webhooks.models import WebhookEvent
-from webhooks.queue import enqueue_webhook_event_on_commit
+from webhooks.queue import request_drain_on_commit
 from webhooks.verification import Delivery, Rejected
 
 _READ_CHUNK = 64 * 1024
@@ -108,11 +108,11 @@ def webhook_event_store(delivery: Delivery) -> Stored:
 
 
 def webhook_receive(delivery: Delivery) -> Stored:
-    """Store a verified delivery and enqueue its processing after commit (a redelivery: neither)."""
+    """Store a verified delivery and have it processed after commit (webhooks.queue); a redelivery: neither."""
     stored = webhook_event_store(delivery)
     metrics.increment("recovery.webhook.received", tags={"platform": delivery.platform})
     if stored.created:
-        enqueue_webhook_event_on_commit(stored.event_id)
+        request_drain_on_commit()
     return stored
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from django.db import close_old_connections
 
-from webhooks.services import webhook_event_process, webhook_events_sweep
+from webhooks.services import webhook_events_drain, webhook_events_sweep
 
 
-def webhook_event_process_job(event_id: int) -> str | None:
-    """Process one stored webhook event (webhooks.services.webhook_event_process); returns its outcome."""
+def webhook_events_drain_job() -> int:
+    """Process the stored webhook events that are due (webhooks.services.webhook_events_drain); how many."""
     close_old_connections()
-    return webhook_event_process(event_id)
+    return webhook_events_drain()
 
 
 def webhook_events_sweep_job() -> int:
-    """Cron: enqueue stored events whose job was lost or never made (webhooks.services.webhook_events_sweep)."""
+    """Cron: have stored events processed whose drain was lost or never requested (webhooks.services.webhook_events_sweep)."""
     close_old_connections()
     return webhook_events_sweep()

@@ -46,10 +46,8 @@ class WebhookEvent(models.Model):
             models.UniqueConstraint(fields=["platform", "event_id"], name="webhook_event_unique_per_platform"),
         ]
         indexes = [
-            # The sweeper: events still pending, oldest first (a small partial index: most rows are done).
-            models.Index(
-                fields=["received_at"], condition=models.Q(outcome="pending"), name="webhook_event_pending_idx"
-            ),
+            # The drain and the sweeper: events still pending, in id order (a small partial index: most rows are done).
+            models.Index(fields=["id"], condition=models.Q(outcome="pending"), name="webhook_event_pending_idx"),
             # The admin's list: newest first, filtered by platform or by outcome.
             models.Index(fields=["platform", "-received_at"], name="webhook_event_platform_idx"),
             models.Index(fields=["outcome", "-received_at"], name="webhook_event_outcome_idx"),

@@ -1,6 +1,9 @@
 """Processing stored webhook events: the partner's word turned into the same actions as the classifier's.
 
-`webhook_event_process(event_id)` (the `webhooks` queue's job):
+`webhook_events_drain()` (the `webhooks` queue's job, requested by every receiver, see
+webhooks.queue) processes every due pending event, oldest first, each on its own:
+
+`webhook_event_process(event_id)`:
 1. claims the event: its row locked (SKIP LOCKED) while it is still pending, so two
    jobs for one event process it once and a processed event is never processed again;
 2. maps it to intents (webhooks.mapping) and finds the connections of the accounts
@@ -12,21 +15,23 @@
 4. records the outcome (applied, no_change, ignored, unknown_account), in the same
    transaction as the actions: both commit or neither.
 A failure (an exception anywhere in 1-4) rolls all of it back and is classified
-WEBHOOK_FAILURE: retried after the taxonomy's backoff while its retries last, then
-the event is `dead` and dead-lettered (job kind `webhook_event_process`, against the
-first connection it names; an event naming none is left for ops in the webhook admin).
+WEBHOOK_FAILURE: retried after the taxonomy's backoff while its retries last (the event
+is due again at `next_attempt_at`, and a drain is scheduled for then), then the event is
+`dead` and dead-lettered (job kind `webhook_event_process`, against the first connection
+it names; an event naming none is left for ops in the webhook admin).
 
-`webhook_events_sweep()` (cron) enqueues pending events whose job Redis lost or never
-got (an event received while Redis was down). `webhook_events_replay(ids)` (the admin)
-and `webhook_event_requeue_dead(letter)` (the DLQ) run an event through the same service.
+`webhook_events_sweep()` (cron) requests a drain when due events have waited past
+WEBHOOK_SWEEP_GRACE_S (received while Redis was down, or their drain was lost).
+`webhook_events_replay(ids)` (the admin) and `webhook_event_requeue_dead(letter)` (the
+DLQ) run an event through the same service.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -43,12 +48,13 @@ from recovery.models import DeadLetter
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from webhooks.mapping import Action, Intent, intents_for
 from webhooks.models import WebhookEvent
-from webhooks.queue import enqueue_webhook_event, enqueue_webhook_event_on_commit, jobs_still_waiting, process_job_id
+from webhooks.queue import request_drain, request_drain_on_commit, silence_doorbell
 
 logger = logging.getLogger(__name__)
 
 JOB_KIND_WEBHOOK_EVENT = "webhook_event_process"
-SWEEP_BATCH = 500
+DRAIN_BATCH = 100
+DRAIN_TIME_BUDGET_S = 60  # then the drain hands over to a new job (JOB_TIMEOUT_S is 120)
 Outcome = WebhookEvent.Outcome
 
 
@@ -159,7 +165,7 @@ def _record_failure(event_id: int, exc: BaseException) -> str | None:
         if decision.retry:
             event.next_attempt_at = now + timedelta(seconds=decision.delay_s)
             event.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            enqueue_webhook_event_on_commit(event.pk, event.attempts, event.next_attempt_at)
+            request_drain_on_commit(at=event.next_attempt_at)
             outcome = "retrying"
         else:
             event.outcome, event.processed_at, event.next_attempt_at = Outcome.DEAD, now, None
@@ -199,8 +205,8 @@ def _reset_to_pending(event_ids) -> list[WebhookEvent]:
 
 def webhook_event_requeue_dead(letter: DeadLetter) -> None:
     """The DLQ's requeue of a `webhook_event_process` letter: the event pending again, enqueued after commit."""
-    for event in _reset_to_pending([letter.payload.get("webhook_event_id")]):
-        enqueue_webhook_event_on_commit(event.pk)
+    if _reset_to_pending([letter.payload.get("webhook_event_id")]):
+        request_drain_on_commit()
 
 
 def webhook_events_replay(event_ids, actor: str = "system") -> dict[str, int]:
@@ -219,39 +225,48 @@ def webhook_events_replay(event_ids, actor: str = "system") -> dict[str, int]:
     return counts
 
 
-# -- the sweeper -------------------------------------------------------------------------------
+# -- draining and sweeping ---------------------------------------------------------------------
 
 
-def webhook_events_sweep(limit: int = SWEEP_BATCH) -> int:
-    """Enqueue pending events that are due and have no job waiting in Redis; returns how many.
+def _due_pending(now):
+    return WebhookEvent.objects.filter(outcome=Outcome.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
 
-    An event is due WEBHOOK_SWEEP_GRACE_S after it arrived (or after its retry was
-    planned): by then its job should have run. If Redis holds no queued, running or
-    scheduled job for its current attempt (Redis was down when it arrived, or lost
-    the job), it is enqueued now. Redis still down: nothing is enqueued, the next
-    run tries again.
+
+def webhook_events_drain(batch: int = DRAIN_BATCH, time_budget_s: float = DRAIN_TIME_BUDGET_S) -> int:
+    """Process every due pending event, oldest first, each on its own; returns how many were processed.
+
+    1. silences the doorbell (webhooks.queue) before reading: an event stored from then
+       on rings it again and gets a drain of its own, so none is left behind;
+    2. reads due events in id order, a batch at a time, from where the last batch
+       ended (an event another worker holds, or one failing now, is not read twice);
+    3. past its time budget, requests another drain and stops.
+    """
+    silence_doorbell()
+    deadline = time.monotonic() + time_budget_s
+    after, done = 0, 0
+    while True:
+        ids = list(_due_pending(timezone.now()).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return done
+        for event_id in ids:
+            if webhook_event_process(event_id) is not None:
+                done += 1
+        after = ids[-1]
+        if time.monotonic() > deadline:
+            request_drain(force=True)
+            return done
+
+
+def webhook_events_sweep() -> int:
+    """Request a drain when due events have waited past WEBHOOK_SWEEP_GRACE_S; returns how many wait.
+
+    They were stored while Redis was down, or their drain was lost with Redis. With
+    Redis still down nothing is requested; the next run tries again.
     """
     due_before = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_S)
-    candidates = list(
-        WebhookEvent.objects.filter(outcome=Outcome.PENDING, received_at__lte=due_before)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_before))
-        .order_by("received_at")
-        .values_list("pk", "attempts")[:limit]
-    )
-    if not candidates:
-        return 0
-    try:
-        waiting = jobs_still_waiting([process_job_id(pk, attempts) for pk, attempts in candidates])
-    except redis.RedisError as exc:  # Redis down: nothing to do until it is back
-        logger.warning("webhook sweep skipped: Redis unavailable", extra={"error": type(exc).__name__})
-        return 0
-    enqueued = 0
-    for pk, attempts in candidates:
-        if process_job_id(pk, attempts) in waiting:
-            continue
-        if not enqueue_webhook_event(pk, attempts):
-            break
-        enqueued += 1
-    if enqueued:
-        logger.info("webhook events re-enqueued by the sweeper", extra={"count": enqueued})
-    return enqueued
+    waiting = _due_pending(due_before).filter(received_at__lte=due_before).count()
+    if waiting and request_drain(force=True):
+        logger.info("webhook events waiting: drain requested by the sweeper", extra={"count": waiting})
+    return waiting

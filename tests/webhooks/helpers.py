@@ -3,7 +3,7 @@
     metrics = StatsdListener(); ...; metrics.count("recovery.webhook.rejected", reason="signature")
     google = LocalGoogleKeys(); token = google.token(audience=...)      # served at google.base_url
     run_webhooks_worker()                                               # RecoveryWorker, burst, `webhooks` queue
-    run_due_retries()                                                   # planned retries run now
+    run_due_retries()                                                   # planned retries are due and run now
 """
 
 from __future__ import annotations
@@ -13,16 +13,19 @@ import socket
 import threading
 import time
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import django_rq
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from recovery.worker import RecoveryWorker
+from webhooks.models import WebhookEvent
 from webhooks.queue import webhooks_queue
 
 PUSH_ACCOUNT = "push@our-project.iam.gserviceaccount.com"
@@ -118,7 +121,10 @@ def scheduled_job_ids() -> list[str]:
 
 
 def run_due_retries() -> int:
-    """Move every planned retry of the webhooks queue to the queue now, as if its time had come; how many."""
+    """Make every planned retry due now, as if its time had come: the events' next attempt and the
+    drains scheduled for it (moved to the queue); returns how many drains were moved."""
+    WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.PENDING, next_attempt_at__isnull=False).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1))
     queue = webhooks_queue()
     registry = ScheduledJobRegistry(queue=queue)
     job_ids = registry.get_job_ids()
