@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 
 JOB_KIND_WEBHOOK_EVENT = "webhook_event_process"
 DRAIN_BATCH = 100
+_IGNORED_DETAILS = {"note": "this event type changes no connection"}
 DRAIN_TIME_BUDGET_S = 60  # then the drain hands over to a new job (JOB_TIMEOUT_S is 120)
 Outcome = WebhookEvent.Outcome
 
@@ -110,7 +111,7 @@ def connections_for_account(platform: str, account_id: str):
 def _apply(event: WebhookEvent) -> tuple[str, dict]:
     intents = intents_for(event.platform, event.event_type, event.payload)
     if not intents:
-        return Outcome.IGNORED, {"note": "this event type changes no connection"}
+        return Outcome.IGNORED, _IGNORED_DETAILS
     actions, unknown = [], []
     for intent in intents:
         connections = list(connections_for_account(event.platform, intent.account_id))
@@ -235,28 +236,53 @@ def _due_pending(now):
 
 
 def webhook_events_drain(batch: int = DRAIN_BATCH, time_budget_s: float = DRAIN_TIME_BUDGET_S) -> int:
-    """Process every due pending event, oldest first, each on its own; returns how many were processed.
+    """Process every due pending event, oldest first; returns how many were processed.
 
     1. silences the doorbell (webhooks.queue) before reading: an event stored from then
        on rings it again and gets a drain of its own, so none is left behind;
     2. reads due events in id order, a batch at a time, from where the last batch
        ended (an event another worker holds, or one failing now, is not read twice);
-    3. past its time budget, requests another drain and stops.
+    3. processes the batch's events that ask something of a connection one by one
+       (webhook_event_process), then records the rest (most partner traffic: reviews,
+       comments, audience changes) as ignored in one statement;
+    4. past its time budget, requests another drain and stops.
     """
     silence_doorbell()
     deadline = time.monotonic() + time_budget_s
     after, done = 0, 0
     while True:
-        ids = list(_due_pending(timezone.now()).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
-        if not ids:
+        rows = list(
+            _due_pending(timezone.now()).filter(pk__gt=after).order_by("pk")
+            .values_list("pk", "platform", "event_type", "payload", "received_at")[:batch]
+        )
+        if not rows:
             return done
-        for event_id in ids:
-            if webhook_event_process(event_id) is not None:
-                done += 1
-        after = ids[-1]
+        ignorable = []
+        for pk, platform, event_type, payload, received_at in rows:
+            if intents_for(platform, event_type, payload):
+                done += webhook_event_process(pk) is not None
+            else:
+                ignorable.append((pk, platform, received_at))
+        done += _record_ignored(ignorable)
+        after = rows[-1][0]
         if time.monotonic() > deadline:
             request_drain(force=True)
             return done
+
+
+def _record_ignored(events: list[tuple]) -> int:
+    """Events that change no connection, recorded `ignored` in one statement (those still pending)."""
+    if not events:
+        return 0
+    now = timezone.now()
+    changed = WebhookEvent.objects.filter(pk__in=[pk for pk, _, _ in events], outcome=Outcome.PENDING).update(
+        outcome=Outcome.IGNORED, processed_at=now, next_attempt_at=None,
+        details=_IGNORED_DETAILS,
+    )
+    for _, platform, received_at in events:
+        metrics.increment("recovery.webhook.processed", tags={"platform": platform, "outcome": Outcome.IGNORED})
+        metrics.timing("recovery.webhook.lag", (now - received_at).total_seconds() * 1000, tags={"platform": platform})
+    return changed
 
 
 def webhook_events_sweep() -> int:
