@@ -13,9 +13,9 @@ Rules (docs/webhooks.md):
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
+from django.core import signing
 from django.db import connections, router
 from django.utils import timezone
 
@@ -53,13 +53,12 @@ def read_body(request, limit: int) -> bytes:
 @dataclass(frozen=True)
 class Stored:
     event_id: int
-    public_id: uuid.UUID
     created: bool  # False: a redelivery of an event stored before
 
 
 # The columns a receiver fills in; the rest start as the model's defaults, written as literals
 # (fewer parameters to convert on every webhook).
-_COLUMNS = ["platform", "event_id", "event_type", "payload", "public_id", "received_at"]
+_COLUMNS = ["platform", "event_id", "event_type", "payload", "received_at"]
 _LITERALS = {"outcome": f"'{WebhookEvent.Outcome.PENDING}'", "attempts": "0", "last_error": "''", "details": "'{}'"}
 
 
@@ -86,19 +85,16 @@ def webhook_event_store(delivery: Delivery) -> Stored:
     (PostgreSQL and SQLite), where the ORM's get_or_create is a SELECT, a savepoint and
     an INSERT, and bulk_create(ignore_conflicts=True) does not say which row won.
     """
-    public_id = uuid.uuid4()
-    values = [delivery.platform, delivery.event_id, delivery.event_type, delivery.payload, public_id, timezone.now()]
+    values = [delivery.platform, delivery.event_id, delivery.event_type, delivery.payload, timezone.now()]
     db = connections[router.db_for_write(WebhookEvent)]
     params = [field.get_db_prep_save(value, db) for field, value in zip(_FIELDS, values)]
     with db.cursor() as cursor:
         cursor.execute(_INSERT_SQL, params)
         row = cursor.fetchone()
     if row is not None:
-        return Stored(row[0], public_id, created=True)
-    existing = WebhookEvent.objects.values_list("pk", "public_id").get(
-        platform=delivery.platform, event_id=delivery.event_id
-    )
-    return Stored(existing[0], existing[1], created=False)
+        return Stored(row[0], created=True)
+    existing = WebhookEvent.objects.values_list("pk", flat=True).get(platform=delivery.platform, event_id=delivery.event_id)
+    return Stored(existing, created=False)
 
 
 def webhook_receive(delivery: Delivery) -> Stored:
@@ -110,10 +106,23 @@ def webhook_receive(delivery: Delivery) -> Stored:
     return stored
 
 
-def data_deletion_request(public_id) -> WebhookEvent | None:
-    """Meta's data-deletion request with this confirmation code, for its public status page."""
+# Meta's data-deletion confirmation code: the event's id, signed, so the public status page
+# shows a request only to whoever holds its code (ids are not enumerable).
+_DELETION_SIGNER = signing.Signer(salt="webhooks.meta.data-deletion", sep=".")
+
+
+def data_deletion_code(event_id: int) -> str:
+    return _DELETION_SIGNER.sign(str(event_id))
+
+
+def data_deletion_request(code: str) -> WebhookEvent | None:
+    """Meta's data-deletion request with this confirmation code, for its public status page; None for a wrong code."""
+    try:
+        event_id = int(_DELETION_SIGNER.unsign(code))
+    except (signing.BadSignature, ValueError):
+        return None
     return (
-        WebhookEvent.objects.filter(platform="meta", event_type="data_deletion", public_id=public_id)
-        .only("public_id", "received_at", "outcome", "processed_at")
+        WebhookEvent.objects.filter(pk=event_id, platform="meta", event_type="data_deletion")
+        .only("received_at", "outcome", "processed_at")
         .first()
     )

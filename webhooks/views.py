@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.metrics import metrics
-from webhooks.intake import data_deletion_request, read_body, webhook_receive
+from webhooks.intake import data_deletion_code, data_deletion_request, read_body, webhook_receive
 from webhooks.verification import Rejected, gbp, linkedin, mailchimp, meta, tiktok
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,9 @@ def meta_data_deletion(request):
     """Meta's Data Deletion Callback: answers {"url": <status page>, "confirmation_code"} as Meta requires."""
 
     def answer(stored):
-        url = reverse("webhooks:meta-data-deletion-status", args=[stored.public_id])
-        return JsonResponse({"url": f"{settings.SITE_URL.rstrip('/')}{url}", "confirmation_code": str(stored.public_id)})
+        code = data_deletion_code(stored.event_id)
+        url = reverse("webhooks:meta-data-deletion-status", args=[code])
+        return JsonResponse({"url": f"{settings.SITE_URL.rstrip('/')}{url}", "confirmation_code": code})
 
     return _receive(request, meta.PLATFORM,
                     lambda raw: meta.verify_signed_request(raw, settings.META_APP_SECRET, meta.DATA_DELETION), answer)
@@ -85,7 +86,7 @@ def meta_data_deletion_status(request, code):
     deletion = data_deletion_request(code)
     if deletion is None:
         raise Http404("No such data deletion request.")
-    return render(request, "webhooks/data_deletion_status.html", {"deletion": deletion})
+    return render(request, "webhooks/data_deletion_status.html", {"deletion": deletion, "code": code})
 
 
 @csrf_exempt

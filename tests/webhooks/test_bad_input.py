@@ -172,4 +172,5 @@ def test_a_body_over_the_limit_is_refused_413_and_not_stored(client, small_limit
 
 
 def test_the_data_deletion_status_page_of_an_unknown_code_is_404(client):
-    assert client.get(reverse("webhooks:meta-data-deletion-status", args=[uuid.uuid4()])).status_code == 404
+    assert client.get(reverse("webhooks:meta-data-deletion-status", args=[uuid.uuid4().hex])).status_code == 404
+    assert client.get(reverse("webhooks:meta-data-deletion-status", args=["1.forged"])).status_code == 404

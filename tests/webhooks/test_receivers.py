@@ -76,13 +76,15 @@ def test_meta_data_deletion_answers_a_status_url_and_code_and_revokes(partners, 
 
     assert answer.status_code == 200
     body = answer.json()
-    assert body["confirmation_code"] == str(only_event().public_id)
-    assert body["url"] == url(partners, "meta-data-deletion-status", code=only_event().public_id)
+    assert body["confirmation_code"].startswith(f"{only_event().pk}.")
+    assert body["url"] == url(partners, "meta-data-deletion-status", code=body["confirmation_code"])
     assert "In progress" in requests.get(body["url"], timeout=10).text
     processed(connection)
     assert connection.status == Connection.Status.REVOKED
     page = requests.get(body["url"], timeout=10)
     assert page.status_code == 200 and body["confirmation_code"] in page.text and "Done" in page.text
+    guessed = url(partners, "meta-data-deletion-status", code=f"{only_event().pk}.guessed")
+    assert requests.get(guessed, timeout=10).status_code == 404
 
 
 def test_meta_permission_revoked_marks_the_connection_for_a_scope_reconnect(partners, tenant):
