@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -114,13 +115,22 @@ def _storable(value, depth: int = 0) -> bool:
     return True
 
 
+# In valid JSON a NUL or a lone surrogate can only come as an escape; nesting needs brackets.
+_NUL_OR_SURROGATE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _surely_storable(raw: bytes) -> bool:
+    """A fast yes for most bodies: no escape that could hide a NUL or surrogate, too few brackets to nest deep."""
+    return (not _NUL_OR_SURROGATE_ESCAPE.search(raw)) and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH
+
+
 def parse_json(raw: bytes | str):
     """Any JSON value the database can store, else Rejected 400 (bad encoding, syntax, depth, NaN, NUL...)."""
     try:
         value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise malformed(f"not JSON: {type(exc).__name__}") from None
-    if not _storable(value):
+    if not (isinstance(raw, bytes) and _surely_storable(raw)) and not _storable(value):
         raise malformed("JSON a database cannot store")
     return value
 
