@@ -25,6 +25,11 @@ from webhooks.verification import Rejected, gbp, linkedin, mailchimp, meta, tikt
 logger = logging.getLogger(__name__)
 
 
+def _header(request, name: str) -> str | None:
+    """One request header, read from the WSGI environ (request.headers would copy all of them, per webhook)."""
+    return request.META.get("HTTP_" + name.upper().replace("-", "_"))
+
+
 def _refused(platform: str, rejected: Rejected) -> HttpResponse:
     metrics.increment("recovery.webhook.rejected", tags={"platform": platform, "reason": rejected.reason})
     logger.info("webhook refused", extra={"platform": platform, "status": rejected.status, "reason": rejected.reason})
@@ -54,7 +59,7 @@ def meta_webhook(request):
         except Rejected as rejected:
             return _refused(meta.PLATFORM, rejected)
         return HttpResponse(challenge, content_type="text/plain")
-    signature = request.headers.get("X-Hub-Signature-256")
+    signature = _header(request, "X-Hub-Signature-256")
     return _receive(request, meta.PLATFORM, lambda raw: meta.verify_change(raw, signature, settings.META_APP_SECRET))
 
 
@@ -99,7 +104,7 @@ def linkedin_webhook(request):
             return JsonResponse(linkedin.challenge_response(request.GET.get("challengeCode"), secret))
         except Rejected as rejected:
             return _refused(linkedin.PLATFORM, rejected)
-    signature = request.headers.get("X-LI-Signature")
+    signature = _header(request, "X-LI-Signature")
     return _receive(request, linkedin.PLATFORM, lambda raw: linkedin.verify_notification(raw, signature, secret))
 
 
@@ -107,7 +112,7 @@ def linkedin_webhook(request):
 @require_http_methods(["POST"])
 def tiktok_webhook(request):
     """TikTok: events signed with TikTok-Signature t=,s= (timestamp within WEBHOOK_TIMESTAMP_TOLERANCE_S)."""
-    signature = request.headers.get("TikTok-Signature")
+    signature = _header(request, "TikTok-Signature")
     return _receive(request, tiktok.PLATFORM, lambda raw: tiktok.verify_event(
         raw, signature, settings.TIKTOK_CLIENT_SECRET, tolerance_s=settings.WEBHOOK_TIMESTAMP_TOLERANCE_S))
 
@@ -116,7 +121,7 @@ def tiktok_webhook(request):
 @require_http_methods(["POST"])
 def gbp_webhook(request):
     """Google Business Profile notifications as Pub/Sub pushes, authenticated with Google's OIDC token."""
-    authorization = request.headers.get("Authorization")
+    authorization = _header(request, "Authorization")
 
     def verify(raw):
         gbp.verify_push_token(authorization, audience=gbp.push_audience(),
