@@ -54,9 +54,9 @@ logger = logging.getLogger(__name__)
 
 JOB_KIND_WEBHOOK_EVENT = "webhook_event_process"
 DRAIN_BATCH = 100
-_IGNORED_DETAILS = {"note": "this event type changes no connection"}
-DRAIN_TIME_BUDGET_S = 60  # then the drain hands over to a new job (JOB_TIMEOUT_S is 120)
+DRAIN_TIME_BUDGET_S = 60  # then the drain hands over to a new job (webhooks.queue.JOB_TIMEOUT_S is 120)
 Outcome = WebhookEvent.Outcome
+_IGNORED_DETAILS = {"note": "this event type changes no connection"}
 
 
 def partner_actor(platform: str) -> str:

@@ -49,18 +49,22 @@ class StatsdListener:
                 return
             self.lines += [line for line in data.decode().splitlines() if line]
 
-    def count(self, name: str, **tags) -> int:
-        """The sum of `name`'s counter values sent so far whose tags include `tags`."""
+    def values(self, name: str, **tags) -> list[float]:
+        """The values sent so far for `name` (a counter's increments, a timing's milliseconds) whose tags include `tags`."""
         self._drain()
-        total = 0
+        found = []
         for line in self.lines:
             metric, _, rest = line.partition(":")
             value, _, rest = rest.partition("|")
             sent_tags = dict(tag.split(":", 1) for part in rest.split("|") if part.startswith("#")
                              for tag in part[1:].split(","))
             if metric == name and all(sent_tags.get(key) == str(val) for key, val in tags.items()):
-                total += int(float(value))
-        return total
+                found.append(float(value))
+        return found
+
+    def count(self, name: str, **tags) -> int:
+        """The sum of `name`'s counter values sent so far whose tags include `tags`."""
+        return int(sum(self.values(name, **tags)))
 
     def close(self) -> None:
         self.sock.close()

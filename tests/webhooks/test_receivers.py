@@ -65,6 +65,8 @@ def test_meta_deauthorize_revokes_the_users_connection(partners, tenant, statsd)
     assert only_event().outcome == WebhookEvent.Outcome.APPLIED
     assert statsd.count("recovery.webhook.received", platform="meta") == 1
     assert statsd.count("recovery.webhook.processed", platform="meta", outcome="applied") == 1
+    [lag_ms] = statsd.values("recovery.webhook.lag", platform="meta")
+    assert 0 <= lag_ms < 60_000
 
 
 def test_meta_data_deletion_answers_a_status_url_and_code_and_revokes(partners, tenant):
@@ -111,7 +113,7 @@ def test_meta_app_disconnected_by_the_user_revokes(partners, tenant):
     assert processed(connection).status == Connection.Status.REVOKED
 
 
-def test_meta_page_activity_is_stored_and_ignored(partners, tenant):
+def test_meta_page_activity_is_stored_and_ignored(partners, tenant, statsd):
     connection = ConnectionFactory(tenant=tenant, platform="meta", external_account_id="104857600001")
 
     answer = sender.send_meta_change(url(partners, "meta"), "page", "104857600001", "feed",
@@ -120,6 +122,7 @@ def test_meta_page_activity_is_stored_and_ignored(partners, tenant):
     assert answer.status_code == 200
     processed(connection)
     assert (only_event().event_type, only_event().outcome) == ("page:feed", WebhookEvent.Outcome.IGNORED)
+    assert statsd.count("recovery.webhook.processed", platform="meta", outcome="ignored") == 1
     assert only_event().payload["entry"][0]["changes"][0]["value"]["message"] == "Café"
     assert connection.status == Connection.Status.ACTIVE
 
