@@ -68,16 +68,13 @@ def test_which_events_change_a_connection_and_how(platform, event_type, payload,
 
 # -- processing --------------------------------------------------------------------------------------
 
-pytestmark_db = pytest.mark.django_db
-
-
 def deauthorize(user_id: str, issued_at: int = 1) -> WebhookEvent:
     delivery = Delivery("meta", f"deauthorize:sha256:{user_id}:{issued_at}", "deauthorize",
                         {"algorithm": "HMAC-SHA256", "issued_at": issued_at, "user_id": user_id})
     return WebhookEvent.objects.get(pk=webhook_receive(delivery).event_id)
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_an_event_changes_the_account_in_every_tenant_that_connected_it(tenant, other_tenant):
     ours = ConnectionFactory(tenant=tenant, platform="meta", external_account_id="u1")
     theirs = ConnectionFactory(tenant=other_tenant, platform="meta", external_account_id="u1")
@@ -90,7 +87,7 @@ def test_an_event_changes_the_account_in_every_tenant_that_connected_it(tenant, 
     assert Connection.objects.get(pk=theirs.pk).status == Connection.Status.REVOKED
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_with_auto_pause_off_for_the_tenant_the_event_is_recorded_and_the_channel_left_alone(tenant):
     connection = ConnectionFactory(tenant=tenant, platform="meta", external_account_id="u1")
     autopause(tenant, False)
@@ -104,7 +101,7 @@ def test_with_auto_pause_off_for_the_tenant_the_event_is_recorded_and_the_channe
     assert action["changed"] is False and "RECOVERY_AUTOPAUSE_ENABLED" in action["note"]
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_an_event_is_processed_once_however_many_jobs_run_it(tenant):
     connection = ConnectionFactory(tenant=tenant, platform="meta", external_account_id="u1")
     autopause(tenant, True)
@@ -118,7 +115,7 @@ def test_an_event_is_processed_once_however_many_jobs_run_it(tenant):
     assert ConnectionAudit.objects.filter(connection=connection, action="revoke").count() == 1
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_an_already_revoked_connection_is_no_change(tenant):
     ConnectionFactory(tenant=tenant, platform="meta", external_account_id="u1", status=Connection.Status.REVOKED)
     autopause(tenant, True)
@@ -126,7 +123,7 @@ def test_an_already_revoked_connection_is_no_change(tenant):
     assert webhook_event_process(deauthorize("u1").pk) == WebhookEvent.Outcome.NO_CHANGE
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_replay_runs_an_event_again_after_the_account_was_connected(tenant):
     autopause(tenant, True)
     event = deauthorize("u1")
@@ -138,7 +135,7 @@ def test_replay_runs_an_event_again_after_the_account_was_connected(tenant):
     assert Connection.objects.get(pk=connection.pk).status == Connection.Status.REVOKED
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_a_gbp_location_named_without_its_account_finds_its_connection(tenant):
     connection = ConnectionFactory(tenant=tenant, platform="gbp", external_account_id="accounts/1/locations/2")
     ConnectionFactory(tenant=tenant, platform="gbp", external_account_id="accounts/1/locations/22")
@@ -205,7 +202,7 @@ def test_a_failing_event_is_retried_then_dead_lettered_and_a_requeue_processes_i
     assert Connection.objects.get(pk=connection.pk).status == Connection.Status.REVOKED
 
 
-@pytestmark_db
+@pytest.mark.django_db
 def test_a_dead_event_naming_no_connection_of_ours_stays_for_ops_in_the_webhook_admin():
     TenantFactory()
     event = deauthorize("nobody")
@@ -220,7 +217,7 @@ def test_a_dead_event_naming_no_connection_of_ours_stays_for_ops_in_the_webhook_
     assert not DeadLetter.objects.exists()
 
 
-def test_intent_is_what_the_audit_row_explains():
+def test_an_intent_names_the_partners_signal_for_the_audit_row():
     intent = intents_for("tiktok", "authorization.removed", {"user_openid": "o1", "content": '{"reason": 2}'})[0]
 
     assert intent == Intent("o1", Action.PAUSE, ErrorCode.AUTH_REVOKED,
