@@ -41,6 +41,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,11 +95,13 @@ def web_server(workers: int, threads: int):
     """gunicorn with `workers` processes of `threads` threads (1: sync workers) on a free port; yields (host, port)."""
     port = free_port()
     env = {**process_env(), "DJANGO_SETTINGS_MODULE": "webhooks_site"}
+    log = tempfile.TemporaryFile()  # the server's errors, shown if a request fails
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", str(workers), "--threads", str(threads),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
+    _server_logs.append(log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -158,6 +161,17 @@ def send(host: str, port: int, path: str, body: bytes, headers: str = "") -> tup
 
 
 _ids = itertools.count(1)
+_server_logs: list = []
+
+
+def fail(message: str) -> None:
+    """Stop the bench, with the end of the server's error log (e.g. PostgreSQL out of connections)."""
+    for log in _server_logs:
+        log.seek(0)
+        tail = log.read().decode(errors="replace").strip().splitlines()[-8:]
+        if tail:
+            message += "\n  server log:\n    " + "\n    ".join(tail)
+    sys.exit(message)
 
 
 def meta_change() -> tuple[bytes, str]:
@@ -211,7 +225,7 @@ def closed_loop(host, port, variant: str, seconds: float, clients: int) -> tuple
     for thread in threads:
         thread.join()
     if failures:
-        sys.exit(f"{variant}: {len(failures)} answers were not 200 (e.g. {failures[0]})")
+        fail(f"{variant}: {len(failures)} answers were not 200 (e.g. {failures[0]})")
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
@@ -273,7 +287,7 @@ def deauthorize_latency(host, port, args) -> tuple[list[float], float, int]:
             time.sleep(0.2)
         left = webhooks_queue().count
     if any(status != 200 for status in statuses):
-        sys.exit(f"{sum(s != 200 for s in statuses)} webhooks were not answered 200")
+        fail(f"{sum(s != 200 for s in statuses)} webhooks were not answered 200")
     revoked = dict(
         ConnectionAudit.objects.filter(connection__tenant=tenant, action=ConnectionAudit.Action.REVOKE)
         .values_list("connection__external_account_id").annotate(at=Max("created_at"))
