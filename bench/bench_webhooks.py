@@ -123,10 +123,12 @@ def web_server(workers: int, threads: int):
 def webhooks_worker():
     """One `manage.py rqworker webhooks` with the production worker class."""
     env = {**process_env(), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    log = tempfile.TemporaryFile()
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "rqworker", "webhooks", "--worker-class", "recovery.worker.RecoveryWorker"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
+    _server_logs.append(log)
     try:
         from rq.worker import Worker
 
@@ -283,7 +285,13 @@ def deauthorize_latency(host, port, args) -> tuple[list[float], float, int]:
         deadline = time.monotonic() + 60
         while Connection.objects.filter(tenant=tenant, status=Connection.Status.REVOKED).count() < len(users):
             if time.monotonic() > deadline:
-                sys.exit("not every deauthorized connection was revoked within 60 s")
+                from django.db.models import Count
+
+                from webhooks.models import WebhookEvent
+
+                outcomes = dict(WebhookEvent.objects.values_list("outcome").annotate(n=Count("pk")))
+                fail(f"not every deauthorized connection was revoked within 60 s: events {outcomes}, "
+                     f"{webhooks_queue().count} jobs queued")
             time.sleep(0.2)
         left = webhooks_queue().count
     if any(status != 200 for status in statuses):

@@ -1,12 +1,12 @@
-"""The receiving side of partner webhooks: read a body within bounds, store a verified delivery, answer.
+"""The receiving side of partner webhooks: read a body within bounds, store verified deliveries.
 
 Rules (docs/webhooks.md):
 - A body over WEBHOOK_MAX_BODY_BYTES is refused (413) from its Content-Length, before
   a byte of it is read, and never read past the limit whatever the header says.
-- A verified delivery is stored once per (platform, event_id), in one statement that
-  commits on its own (or with the caller's transaction), and a drain of the stored
-  events is requested once that commits (webhooks.queue: one Redis round trip). A redelivery of a stored event changes nothing and
-  enqueues nothing: it is answered 2xx like the first.
+- A verified delivery is stored once per (platform, event_id), with the others of its
+  group in one statement that commits on its own (or with the caller's transaction).
+  A redelivery of a stored event changes nothing: it is answered 2xx like the first.
+  Who stores, and when a drain is requested: webhooks.writer.
 - Storing never waits on Redis: with Redis down the event is stored pending and the
   sweeper (webhooks.services.webhook_events_sweep) has it processed later.
 """
@@ -19,9 +19,7 @@ from django.core import signing
 from django.db import connections, router
 from django.utils import timezone
 
-from config.metrics import metrics
 from webhooks.models import WebhookEvent
-from webhooks.queue import request_drain_on_commit
 from webhooks.verification import Delivery, Rejected
 
 _READ_CHUNK = 64 * 1024
@@ -62,48 +60,52 @@ _COLUMNS = ["platform", "event_id", "event_type", "payload", "received_at"]
 _LITERALS = {"outcome": f"'{WebhookEvent.Outcome.PENDING}'", "attempts": "0", "last_error": "''", "details": "'{}'"}
 
 
-def _insert_sql() -> str:
-    table = WebhookEvent._meta.db_table
-    names = [*_COLUMNS, *_LITERALS]
-    columns = ", ".join(f'"{WebhookEvent._meta.get_field(name).column}"' for name in names)
-    values = ", ".join(["%s"] * len(_COLUMNS) + list(_LITERALS.values()))
-    return (
-        f'INSERT INTO "{table}" ({columns}) VALUES ({values}) '
-        'ON CONFLICT ("platform", "event_id") DO NOTHING RETURNING "id"'
-    )
-
-
-_INSERT_SQL = _insert_sql()
+_TABLE = WebhookEvent._meta.db_table
+_INSERT_COLUMNS = ", ".join(f'"{WebhookEvent._meta.get_field(name).column}"' for name in [*_COLUMNS, *_LITERALS])
+_ROW = "(" + ", ".join(["%s"] * len(_COLUMNS) + list(_LITERALS.values())) + ")"
 _FIELDS = [WebhookEvent._meta.get_field(name) for name in _COLUMNS]
 
 
-def webhook_event_store(delivery: Delivery) -> Stored:
-    """Store a verified delivery unless its (platform, event_id) is stored already.
+def webhook_events_store(deliveries: list[Delivery]) -> list[Stored]:
+    """Store verified deliveries, each unless its (platform, event_id) is stored already; a Stored for each, in order.
 
-    Why SQL by hand: this is every webhook's path, answered while the partner waits,
-    and INSERT ... ON CONFLICT DO NOTHING RETURNING is one round trip and one commit
-    (PostgreSQL and SQLite), where the ORM's get_or_create is a SELECT, a savepoint and
-    an INSERT, and bulk_create(ignore_conflicts=True) does not say which row won.
+    One statement for all of them, committed on its own (or with the caller's
+    transaction): INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING.
+    A delivery stored before (or twice in the list) gets the stored row's id, created=False.
+
+    Why SQL by hand: this is every webhook's path, answered while the partner waits.
+    It is one round trip and one commit for a whole group of deliveries (PostgreSQL
+    and SQLite), where the ORM's get_or_create is a SELECT, a savepoint and an INSERT
+    per row, and bulk_create(ignore_conflicts=True) does not say which rows won.
     """
-    values = [delivery.platform, delivery.event_id, delivery.event_type, delivery.payload, timezone.now()]
     db = connections[router.db_for_write(WebhookEvent)]
-    params = [field.get_db_prep_save(value, db) for field, value in zip(_FIELDS, values)]
+    now = timezone.now()
+    params = []
+    for delivery in deliveries:
+        values = (delivery.platform, delivery.event_id, delivery.event_type, delivery.payload, now)
+        params += [field.get_db_prep_save(value, db) for field, value in zip(_FIELDS, values)]
+    sql = (f'INSERT INTO "{_TABLE}" ({_INSERT_COLUMNS}) VALUES {", ".join([_ROW] * len(deliveries))} '
+           'ON CONFLICT ("platform", "event_id") DO NOTHING RETURNING "id", "platform", "event_id"')
     with db.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, params)
-        row = cursor.fetchone()
-    if row is not None:
-        return Stored(row[0], created=True)
-    existing = WebhookEvent.objects.values_list("pk", flat=True).get(platform=delivery.platform, event_id=delivery.event_id)
-    return Stored(existing, created=False)
-
-
-def webhook_receive(delivery: Delivery) -> Stored:
-    """Store a verified delivery and have it processed after commit (webhooks.queue); a redelivery: neither."""
-    stored = webhook_event_store(delivery)
-    metrics.increment("recovery.webhook.received", tags={"platform": delivery.platform})
-    if stored.created:
-        request_drain_on_commit()
+        cursor.execute(sql, params)
+        created = {(platform, event_id): pk for pk, platform, event_id in cursor.fetchall()}
+    keys = [(delivery.platform, delivery.event_id) for delivery in deliveries]
+    missing = [key for key in keys if key not in created]
+    existing = {}
+    if missing:  # redeliveries: the row that was there first
+        rows = WebhookEvent.objects.filter(event_id__in={event_id for _, event_id in missing})
+        existing = {(platform, event_id): pk for pk, platform, event_id in rows.values_list("pk", "platform", "event_id")}
+    stored, seen = [], set()
+    for key in keys:
+        first_time = key in created and key not in seen
+        seen.add(key)
+        stored.append(Stored(created[key] if key in created else existing[key], created=first_time))
     return stored
+
+
+def webhook_event_store(delivery: Delivery) -> Stored:
+    """Store one verified delivery (webhook_events_store)."""
+    return webhook_events_store([delivery])[0]
 
 
 # Meta's data-deletion confirmation code: the event's id, signed, so the public status page

@@ -4,7 +4,8 @@ Each receiver is the partner's scheme (webhooks/verification/<partner>.py) with 
 secret from settings; what is stored and enqueued is webhooks.intake's. Every refusal
 is counted (recovery.webhook.rejected) and answered without storing anything: 403 for
 a missing or wrong signature, 401 for a refused Pub/Sub token, 400 for a malformed
-body, 413 for one over WEBHOOK_MAX_BODY_BYTES, 503 when Google's keys cannot be fetched.
+body, 413 for one over WEBHOOK_MAX_BODY_BYTES, 503 when Google's keys cannot be fetched or
+the delivery could not be stored (the partner delivers it again).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.metrics import metrics
-from webhooks.intake import data_deletion_code, data_deletion_request, read_body, webhook_receive
+from webhooks.intake import data_deletion_code, data_deletion_request, read_body
 from webhooks.verification import Rejected, gbp, linkedin, mailchimp, meta, tiktok
+from webhooks.writer import StoreUnavailable, webhook_receive
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,15 @@ def _refused(platform: str, rejected: Rejected) -> HttpResponse:
 
 
 def _receive(request, platform: str, verify, answer=None) -> HttpResponse:
-    """Read, verify (verify(raw) -> Delivery), store and enqueue; 200 (or answer(stored)) at once."""
+    """Read, verify (verify(raw) -> Delivery), store (webhooks.writer); 200 (or answer(stored)) once stored."""
     try:
         delivery = verify(read_body(request, settings.WEBHOOK_MAX_BODY_BYTES))
+        stored = webhook_receive(delivery)
     except Rejected as rejected:
         return _refused(platform, rejected)
-    stored = webhook_receive(delivery)
+    except StoreUnavailable:
+        # Not stored, so not acknowledged: the partner delivers it again later.
+        return _refused(platform, Rejected(503, "unavailable", "not stored"))
     return answer(stored) if answer else HttpResponse(status=200)
 
 

@@ -4,10 +4,12 @@
     google = LocalGoogleKeys(); token = google.token(audience=...)      # served at google.base_url
     run_webhooks_worker()                                               # RecoveryWorker, burst, `webhooks` queue
     run_due_retries()                                                   # planned retries are due and run now
+    with database_fault("connections_connection"): ...                  # every UPDATE of the table raises
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import django_rq
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import connection as db_connection
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 from rq.job import Job
@@ -137,3 +140,19 @@ def run_due_retries() -> int:
         registry.remove(job)
         queue.enqueue_job(job)
     return len(job_ids)
+
+
+@contextlib.contextmanager
+def database_fault(table: str, when: str = "TRUE", event: str = "UPDATE"):
+    """A database fault: an `event` (UPDATE, INSERT) on `table` whose new row matches `when` raises, until the block ends."""
+    with db_connection.cursor() as cursor:
+        cursor.execute(f"""
+            CREATE FUNCTION test_fault() RETURNS trigger AS $$
+            BEGIN IF {when} THEN RAISE EXCEPTION 'read-only (test fault)'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER test_fault BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION test_fault();
+        """)
+    try:
+        yield
+    finally:
+        with db_connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS test_fault ON {table}; DROP FUNCTION IF EXISTS test_fault()")

@@ -9,10 +9,10 @@ from django.utils import timezone
 from connections.models import Connection
 from tests.factories import ConnectionFactory
 from tests.recovery.pipeline_helpers import autopause
-from webhooks.intake import webhook_receive
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process
 from webhooks.verification import Delivery
+from webhooks.writer import webhook_receive
 
 pytestmark = pytest.mark.django_db
 

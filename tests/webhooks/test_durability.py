@@ -1,6 +1,8 @@
 """Nothing acknowledged is lost: events received while Redis is down, or whose drain Redis lost, are
 processed later (the sweeper, run by cron), once; a burst of deliveries costs one drain job."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import django_rq
@@ -12,7 +14,7 @@ from rq.cron import CronScheduler
 from connections.models import Connection
 from sandbox import webhooks as sender
 from tests.factories import ConnectionFactory
-from tests.webhooks.helpers import run_webhooks_worker
+from tests.webhooks.helpers import database_fault, run_webhooks_worker
 from webhooks.models import WebhookEvent
 from webhooks.queue import webhooks_queue
 from webhooks.services import webhook_events_sweep
@@ -111,6 +113,37 @@ def test_a_planned_retry_is_processed_when_due_and_not_before(tenant, settings):
     connection.refresh_from_db()
     assert (due.outcome, later.outcome) == (WebhookEvent.Outcome.APPLIED, WebhookEvent.Outcome.PENDING)
     assert connection.status == Connection.Status.REVOKED
+
+
+def test_deliveries_arriving_at_once_are_each_stored_and_processed_once(partners, tenant):
+    connections = [ConnectionFactory(tenant=tenant, platform="tiktok", external_account_id=f"act.{i}") for i in range(12)]
+    created = int(time.time())
+    twice = dict(event="authorization.removed", user_openid="act.0", content={"reason": 1}, timestamp=created)
+    endpoint = partners + reverse("webhooks:tiktok")
+    sends = [lambda i=i: sender.send_tiktok_event(endpoint, "authorization.removed", f"act.{i}", {"reason": 1},
+                                                  timestamp=created) for i in range(1, 12)]
+    sends += [lambda: sender.send_tiktok_event(endpoint, **twice)] * 4  # TikTok's retries racing the first delivery
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda send: send().status_code, sends))
+    run_webhooks_worker()
+
+    assert answers == [200] * len(sends)
+    assert WebhookEvent.objects.count() == 12
+    for connection in connections:
+        assert connection.audits.filter(action="revoke").count() == 1
+
+
+def test_a_delivery_the_database_refuses_is_answered_503_and_the_next_one_is_stored(partners, tenant, statsd):
+    ConnectionFactory(tenant=tenant, platform="tiktok", external_account_id="act.example12345")
+
+    with database_fault("webhooks_webhookevent", "TRUE", event="INSERT"):
+        refused = deauthorize_on_tiktok(partners)
+    accepted = deauthorize_on_tiktok(partners, "act.another")
+
+    assert (refused.status_code, accepted.status_code) == (503, 200)
+    assert list(WebhookEvent.objects.values_list("payload__user_openid", flat=True)) == ["act.another"]
+    assert statsd.count("recovery.webhook.rejected", platform="tiktok", reason="unavailable") == 1
 
 
 def test_cron_runs_the_sweeper_on_the_webhooks_queue(settings):

@@ -1,9 +1,6 @@
 """Processing stored events: the mapping table, the tenant's flag, failures retried then dead-lettered, replay."""
 
-import contextlib
-
 import pytest
-from django.db import connection as db_connection
 
 from connections.models import Connection, ConnectionAudit
 from recovery.deadletter import dead_letter_requeue
@@ -11,12 +8,12 @@ from recovery.models import DeadLetter
 from recovery.taxonomy import ErrorCode
 from tests.factories import ConnectionFactory, TenantFactory
 from tests.recovery.pipeline_helpers import autopause
-from tests.webhooks.helpers import run_due_retries, run_webhooks_worker, scheduled_job_ids
-from webhooks.intake import webhook_receive
+from tests.webhooks.helpers import database_fault, run_due_retries, run_webhooks_worker, scheduled_job_ids
 from webhooks.mapping import Action, Intent, intents_for
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process, webhook_events_replay
 from webhooks.verification import Delivery
+from webhooks.writer import webhook_receive
 
 # -- the table (docs/webhooks.md) ------------------------------------------------------------------
 
@@ -150,22 +147,6 @@ def test_a_gbp_location_named_without_its_account_finds_its_connection(tenant):
 
 
 # -- failures: classified WEBHOOK_FAILURE, retried, dead-lettered, requeued -----------------------------
-
-
-@contextlib.contextmanager
-def database_fault(table: str, when: str = "TRUE"):
-    """A database fault: an UPDATE of `table` whose new row matches `when` raises, until the block ends."""
-    with db_connection.cursor() as cursor:
-        cursor.execute(f"""
-            CREATE FUNCTION test_fault() RETURNS trigger AS $$
-            BEGIN IF {when} THEN RAISE EXCEPTION 'read-only (test fault)'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER test_fault BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION test_fault();
-        """)
-    try:
-        yield
-    finally:
-        with db_connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER IF EXISTS test_fault ON {table}; DROP FUNCTION IF EXISTS test_fault()")
 
 
 @pytest.mark.django_db(transaction=True)
