@@ -63,7 +63,7 @@ _LITERALS = {"outcome": f"'{WebhookEvent.Outcome.PENDING}'", "attempts": "0", "l
 _TABLE = WebhookEvent._meta.db_table
 _INSERT_COLUMNS = ", ".join(f'"{WebhookEvent._meta.get_field(name).column}"' for name in [*_COLUMNS, *_LITERALS])
 _ROW = "(" + ", ".join(["%s"] * len(_COLUMNS) + list(_LITERALS.values())) + ")"
-_FIELDS = [WebhookEvent._meta.get_field(name) for name in _COLUMNS]
+_PAYLOAD, _RECEIVED_AT = WebhookEvent._meta.get_field("payload"), WebhookEvent._meta.get_field("received_at")
 
 
 def webhook_events_store(deliveries: list[Delivery]) -> list[Stored]:
@@ -79,11 +79,12 @@ def webhook_events_store(deliveries: list[Delivery]) -> list[Stored]:
     per row, and bulk_create(ignore_conflicts=True) does not say which rows won.
     """
     db = connections[router.db_for_write(WebhookEvent)]
-    now = timezone.now()
+    received_at = _RECEIVED_AT.get_db_prep_save(timezone.now(), db)  # one arrival time for the group
     params = []
     for delivery in deliveries:
-        values = (delivery.platform, delivery.event_id, delivery.event_type, delivery.payload, now)
-        params += [field.get_db_prep_save(value, db) for field, value in zip(_FIELDS, values)]
+        # The three text columns go as they are (strings already); the payload through its field (JSON).
+        params += [delivery.platform, delivery.event_id, delivery.event_type,
+                   _PAYLOAD.get_db_prep_save(delivery.payload, db), received_at]
     sql = (f'INSERT INTO "{_TABLE}" ({_INSERT_COLUMNS}) VALUES {", ".join([_ROW] * len(deliveries))} '
            'ON CONFLICT ("platform", "event_id") DO NOTHING RETURNING "id", "platform", "event_id"')
     with db.cursor() as cursor:
