@@ -4,8 +4,9 @@ and a deauthorize's arrival to its connection's new status under sustained load,
 1. Throughput: closed loop, --clients connections (16) for --seconds per run, alternating
    - bare: a Django view of the same server that reads the body and answers 200;
    - webhooks: Meta change notifications at /webhooks/meta/, each a new event signed with the
-     app secret (X-Hub-Signature-256): read within bounds, verified, stored (one INSERT, its
-     commit), a drain of the `webhooks` queue requested (one Redis SET NX), answered 200.
+     app secret (X-Hub-Signature-256): read within bounds, verified, stored by the process's
+     writer (an INSERT and commit shared with the deliveries arriving at the same time), a drain
+     of the `webhooks` queue requested (a Redis SET NX per group), answered 200.
    Prints requests/s and p50/p99 latency of each (median of the runs) and the ratio
    webhooks/bare (target >= 0.5).
 2. Deauthorize to status: open loop at --rate requests/s for --load-seconds, every fifth a
