@@ -10,6 +10,7 @@ urlpatterns = [
     path("django-rq/", include("django_rq.urls")),
     path("", include("connections.urls", namespace="connections")),
     path("ops/", include("insights.urls", namespace="insights")),  # staff-only ops pages (health overview)
+    path("webhooks/", include("webhooks.urls", namespace="webhooks")),
 ]
 
 if settings.SANDBOX_ENABLED:
