@@ -141,7 +141,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "paused_at",
     )
     list_filter = ("tenant", "platform", "status", "health_status", "pause_reason")
-    search_fields = ("external_account_id", "external_account_name", "tenant__name")
+    search_fields = ("external_account_id", "partner_user_id", "external_account_name", "tenant__name")
     list_select_related = ("tenant",)
     ordering = ("tenant__name", "platform", "external_account_name", "pk")
     exclude = TOKEN_FIELDS
@@ -150,6 +150,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "platform",
         "account_type",
         "external_account_id",
+        "partner_user_id",
         "granted_scopes",
         "token_expires_at",
         "refresh_token_expires_at",

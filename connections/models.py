@@ -111,6 +111,12 @@ class Connection(models.Model):
     # The email address the user signed in to the partner with, where the partner tells us (Google, with the
     # `email` scope): sent as the account hint (login_hint) on a reconnect, so the same account is preselected.
     account_email = models.EmailField(blank=True)
+    # The partner's id of the user who signed in, where the partner's webhooks name the user rather than the
+    # account (Meta: the app-scoped user id GET /me answers, named by the Deauthorize, Data Deletion and
+    # permissions webhooks, while external_account_id holds the Page or Instagram account). NULL: not known
+    # (never ""). Nullable without a default so adding it is a plain ADD COLUMN, also on SQLite, whose
+    # table rebuild the post triggers of migration 0002 would refuse.
+    partner_user_id = models.CharField(max_length=200, null=True, blank=True)
     granted_scopes = models.JSONField(default=list, blank=True)
     access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
@@ -163,8 +169,11 @@ class Connection(models.Model):
             models.Index(
                 fields=["refresh_token_expires_at"], condition=Q(status="active"), name="conn_refresh_expiry_idx"
             ),
-            # Webhooks: find the connections of a partner account.
+            # Webhooks: find the connections of a partner account, or of the partner user who signed in.
             models.Index(fields=["platform", "external_account_id"], name="conn_platform_account_idx"),
+            models.Index(
+                fields=["platform", "partner_user_id"], condition=Q(partner_user_id__isnull=False), name="conn_platform_user_idx"
+            ),
         ]
 
     def __str__(self):

@@ -46,6 +46,7 @@ def connection_create(
     external_account_name: str = "",
     account_type: str = "",
     account_email: str = "",
+    partner_user_id: str = "",
     actor: str = "system",
 ) -> tuple[Connection, bool]:
     """Connect the tenant to a partner account with the tokens the partner issued; returns (connection, created).
@@ -56,6 +57,8 @@ def connection_create(
       ping schedule, due at once (recovery/pings.py).
     - `account_email`: the signed-in account's email where the partner gives it (Google), the
       account hint of a later reconnect.
+    - `partner_user_id`: the partner's id of the user who signed in, where its webhooks name the
+      user (Meta: `AccountInfo.user_id`); empty: not known.
     """
     with transaction.atomic():
         connection, created = Connection.objects.get_or_create(
@@ -65,6 +68,7 @@ def connection_create(
             defaults={
                 "account_type": account_type,
                 "account_email": account_email,
+                "partner_user_id": partner_user_id or None,
                 "external_account_name": external_account_name,
                 "granted_scopes": list(tokens.scopes),
                 "access_token": tokens.access_token,
@@ -90,6 +94,7 @@ def connection_store_tokens(
     actor: str = "system",
     granted_scopes: list[str] | None = None,
     account_email: str = "",
+    partner_user_id: str = "",
     details: dict | None = None,
 ) -> Connection:
     """Store new tokens on the tenant's connection and audit it (`action`: refresh, reconnect...).
@@ -97,8 +102,9 @@ def connection_store_tokens(
     - An empty refresh token in `tokens` keeps the stored one, and so does its expiry.
     - The recorded grant becomes `granted_scopes` when given (what the caller checked the partner
       granted), else `tokens.scopes` when the partner reported any, else it is kept.
-    - `account_email` (the signed-in account's email, where the partner gives one) replaces the
-      stored one; empty keeps it.
+    - `account_email` (the signed-in account's email, where the partner gives one) and
+      `partner_user_id` (the signed-in user's id, where the partner's webhooks name users) replace
+      the stored ones; empty keeps them.
     - One transaction, the row locked: one writer at a time, and the audit row with it.
     - ConnectionNotFound when the connection is not the tenant's.
     """
@@ -121,6 +127,9 @@ def connection_store_tokens(
         if account_email:
             connection.account_email = account_email
             fields.append("account_email")
+        if partner_user_id:
+            connection.partner_user_id = partner_user_id
+            fields.append("partner_user_id")
         connection.save(update_fields=fields)
         ConnectionAudit.objects.create(
             connection=connection, action=action, details={**_token_facts(tokens), **(details or {})}, actor=actor

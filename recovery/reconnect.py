@@ -21,7 +21,9 @@ The callback (`reconnect_complete`), in order, each refusal leaving the connecti
    (`missing_after_grant`): otherwise the missing ones are recorded (a `scopes_missing` audit
    row) and, with the reconnect wizard on, the user goes back to the scope-fixing page;
 6. the tokens are stored through connections.services.connection_store_tokens (encrypted; a
-   partner that sends no new refresh token keeps the stored one), with a `reconnect` audit row;
+   partner that sends no new refresh token keeps the stored one), with a `reconnect` audit row,
+   and the signed-in user's partner id where the partner gives one (account_info's user_id:
+   Meta's webhooks name the user, not the Page);
 7. the connection is resumed (recovery.autopause.resume_connection, a `resume` audit row): with
    the wizard on, the posts that came due while it was paused keep waiting for the user's
    choice (recovery.backfill); with it off they go back to the pipeline at once.
@@ -333,6 +335,7 @@ def reconnect_complete(user, state: str, code: str = "", error: str = "") -> Rec
             actor=actor,
             granted_scopes=granted or None,
             account_email=info.email,
+            partner_user_id=info.user_id,
             details={"account_checked": info.account_id, "link_id": link.pk, "wizard": wizard},
         )
         resumed = resume_connection(connection.tenant_id, connection.pk, actor=actor, release_waiting_posts=not wizard)

@@ -26,11 +26,14 @@ def token_set(issued: IssuedTokens) -> TokenSet:
     )
 
 
-def link_to_sandbox(connection: Connection, scopes: list[str] | None = None, actor: str = "system") -> IssuedTokens:
+def link_to_sandbox(connection: Connection, scopes: list[str] | None = None, actor: str = "system",
+                    extra: dict | None = None) -> IssuedTokens:
     """Make `connection` live on its sandbox partner with fresh tokens, stored through the product's service.
 
     `scopes`: what the tokens grant (default: the connection's granted scopes, else the partner's
-    defaults). The connection object is refreshed from the database.
+    defaults). `extra`: the partner's facts about an account made here (sandbox_open_account).
+    The signed-in user's partner id is recorded as the connect flow records it (Meta:
+    the user /me answers, not the Page). The connection object is refreshed from the database.
     """
     issued = sandbox_open_account(
         connection.platform,
@@ -38,10 +41,11 @@ def link_to_sandbox(connection: Connection, scopes: list[str] | None = None, act
         name=connection.external_account_name,
         account_type=connection.account_type,
         scopes=scopes if scopes is not None else (connection.granted_scopes or None),
+        extra=extra,
     )
     connection_store_tokens(
         connection.tenant_id, connection.pk, token_set(issued), action=ConnectionAudit.Action.RECONNECT, actor=actor,
-        granted_scopes=list(issued.scopes), details={"via": "sandbox link"},
+        granted_scopes=list(issued.scopes), partner_user_id=issued.user_id, details={"via": "sandbox link"},
     )
     connection.refresh_from_db()
     return issued

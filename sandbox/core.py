@@ -66,6 +66,8 @@ class IssuedTokens:
     scopes: list[str]
     expires_at: datetime | None
     refresh_expires_at: datetime | None
+    # The partner's id of the user who authorized, where it names users apart from accounts (Meta).
+    user_id: str = ""
 
     def __repr__(self):  # never print tokens
         return f"IssuedTokens(expires_at={self.expires_at!r}, scopes={self.scopes!r})"
@@ -131,6 +133,11 @@ class SandboxPartner:
     def denied_params(self) -> dict:
         """What the partner appends to redirect_uri when the user refuses consent."""
         return {"error": "access_denied"}
+
+    def user_id(self, account: SandboxAccount) -> str:
+        """The partner's id of the user who authorizes `account`, where the partner's API and webhooks
+        name users apart from accounts (Meta's app-scoped user id); "" for the others."""
+        return ""
 
     def hinted_account(self, accounts: list, hint: str, remembered: str) -> str:
         """The account id the consent page preselects for the hint parameter's value, or "".
@@ -234,6 +241,7 @@ def issue_tokens(
         scopes=list(scopes),
         expires_at=expires_at,
         refresh_expires_at=refresh_expires_at,
+        user_id=partner.user_id(account),
     )
 
 

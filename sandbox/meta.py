@@ -28,6 +28,12 @@ app secret) is 400 (#100) "Invalid appsecret_proof provided in the API argument"
 Simplification: a sandbox token belongs to the one account picked on the consent page
 (a Page or an Instagram business account), where Meta's user token spans every Page the
 user granted. Page tokens are derived from the user token and never expire, as at Meta.
+
+The user: /me (and debug_token's user_id) answers the Facebook user who manages the account,
+whose app-scoped id is never the Page's, as at Meta (`meta_user`): the account's
+extra["user_id"] / ["user_name"] where set (several Pages of one user), else an id made from
+the Page's id (an Instagram account's from its Page's). The Deauthorize, Data Deletion and
+permissions webhooks name this id.
 """
 
 from __future__ import annotations
@@ -90,6 +96,13 @@ def _session_expired_message(expired_at) -> str:
     )
 
 
+def meta_user(account: SandboxAccount) -> tuple[str, str]:
+    """(app-scoped id, name) of the Facebook user who manages `account` (module docstring)."""
+    page_id = (account.extra.get("page_id") if account.account_type == INSTAGRAM else "") or account.account_id
+    made = "1" + str(int(hashlib.sha256(f"meta-user:{page_id}".encode()).hexdigest(), 16))[:15]
+    return str(account.extra.get("user_id") or made), str(account.extra.get("user_name") or "Sandbox Page Admin")
+
+
 REVOKED_MESSAGES = {
     458: "Error validating access token: The user has not authorized application {app_id}.",
     460: "Error validating access token: The session has been invalidated because the user changed their "
@@ -115,6 +128,9 @@ class MetaPartner(core.SandboxPartner):
 
     def client_id(self):
         return settings.META_APP_ID
+
+    def user_id(self, account):
+        return meta_user(account)[0]
 
     def client_secret(self):
         return settings.META_APP_SECRET
@@ -298,7 +314,7 @@ def debug_token(call, version=None):
         "expires_at": int(token.expires_at.timestamp()) if token.expires_at else 0,
         "is_valid": state == "ok",
         "scopes": core.effective_scopes(token, call.faults),
-        "user_id": token.account.account_id,
+        "user_id": meta_user(token.account)[0],
     }
     if state != "ok":
         data["error"] = {"code": 190, "subcode": 463 if state == "expired" else 460,
@@ -310,11 +326,10 @@ def debug_token(call, version=None):
 
 @core.endpoint(PARTNER, methods=("GET",))
 def me(call, version=None):
-    account = call.account
-    body = {"id": account.account_id, "name": account.name}
-    if account.account_type == INSTAGRAM:
-        body["username"] = account.extra.get("username", account.name)
-    return _ok(body)
+    """The user the token was issued to (not the Page: meta_user); the fields asked for (default id, name)."""
+    user_id, name = meta_user(call.account)
+    wanted = _fields(call) or ["id", "name"]
+    return _ok({key: value for key, value in {"id": user_id, "name": name}.items() if key in wanted or key == "id"})
 
 
 @core.endpoint(PARTNER, methods=("GET",))

@@ -47,9 +47,12 @@ def meta_signed_request(payload: dict, secret: str | None = None) -> str:
     return f"{_b64url(signature)}.{segment}"
 
 
-def send_meta_deauthorize(url: str, user_id: str, *, secret: str | None = None) -> requests.Response:
-    """The Deauthorize Callback: the user removed the app."""
-    payload = {"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": str(user_id)}
+def send_meta_deauthorize(url: str, user_id: str, *, secret: str | None = None,
+                          issued_at: int | None = None) -> requests.Response:
+    """The Deauthorize Callback: the user removed the app (`issued_at`: now unless given; the same
+    user and second make the same bytes, which a receiver takes for a redelivery)."""
+    issued = int(time.time()) if issued_at is None else issued_at
+    payload = {"algorithm": "HMAC-SHA256", "issued_at": issued, "user_id": str(user_id)}
     return requests.post(url, data={"signed_request": meta_signed_request(payload, secret)}, timeout=TIMEOUT)
 
 

@@ -31,7 +31,13 @@ class Action(str, Enum):
 
 @dataclass(frozen=True)
 class Intent:
-    """What an event asks of the connections of one partner account."""
+    """What an event asks of the connections of one partner account.
+
+    `account_id` is the id the partner's event names: an account (a TikTok user, a GBP location)
+    or, for Meta's Deauthorize, Data Deletion and permissions webhooks, the Facebook user who
+    signed in. Processing matches it against both ids a connection holds (external_account_id,
+    partner_user_id).
+    """
 
     account_id: str
     action: Action

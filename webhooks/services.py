@@ -93,12 +93,17 @@ def webhook_event_process(event_id: int) -> str | None:
 
 
 def connections_for_account(platform: str, account_id: str):
-    """The connections (any tenant, tokens not loaded) of a partner account.
+    """The connections (any tenant, tokens not loaded) of a partner account, or of the partner user who signed in.
 
-    A GBP notification may name a location as "locations/{l}" where the connection
-    holds v4's "accounts/{a}/locations/{l}".
+    An event names either: Meta's Deauthorize, Data Deletion and permissions webhooks name the
+    Facebook user (its app-scoped id, the connection's `partner_user_id`), a TikTok event the
+    account itself; one user's deauthorization reaches every Page they connected. A GBP
+    notification may name a location as "locations/{l}" where the connection holds v4's
+    "accounts/{a}/locations/{l}". An empty id names nothing.
     """
-    match = Q(external_account_id=account_id)
+    if not account_id:
+        return Connection.objects.none()
+    match = Q(external_account_id=account_id) | Q(partner_user_id=account_id)
     if platform == "gbp" and account_id.startswith("locations/"):
         match |= Q(external_account_id__endswith=f"/{account_id}")
     return (

@@ -196,6 +196,9 @@ class AccountInfo:
     # The signed-in user's email address where the partner tells it (Google's tokeninfo with the
     # `email` scope): the reconnect's account hint.
     email: str = ""
+    # The partner's id of the signed-in user, where its webhooks name the user rather than the account
+    # (Meta: the app-scoped user id of GET /me; a Page's id is another): stored as Connection.partner_user_id.
+    user_id: str = ""
 
 
 class Connector:

@@ -21,7 +21,8 @@ Partner facts (Graph API, version versions.version_in_use("meta"); hosts from pa
   creation_id -> {"id"}.
 - Health ping: GET /{account-id}?fields=id,name (or id,username).
 - Account and scopes: GET /me/accounts?fields=id,name,instagram_business_account{id,username},
-  GET /me/permissions -> [{"permission", "status": "granted"|"declined"}].
+  GET /me/permissions -> [{"permission", "status": "granted"|"declined"}], GET /me?fields=id -> the
+  user's app-scoped id (not the Page's: the Deauthorize, Data Deletion and permissions webhooks name it).
 - Lookup after an unknown outcome: GET /{page-id}/feed?fields=id,message,created_time, or
   GET /{ig-user-id}/media?fields=id,caption,timestamp, matched on the post's text.
 - Errors: {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}, mostly HTTP 400,
@@ -152,7 +153,7 @@ class MetaConnector(Connector):
 
     def account_info(self) -> AccountInfo:
         """The Page (or its Instagram account) this token manages: the connection's own if it is
-        among them, else the first one."""
+        among them, else the first one; `user_id` is the signed-in user's app-scoped id (GET /me)."""
         pages = self._get(
             "me/accounts", fields="id,name,instagram_business_account{id,username}"
         ).get("data", [])
@@ -169,7 +170,8 @@ class MetaConnector(Connector):
             # answer's entries may carry Page tokens, and an error body reaches ops' pages.
             raise PartnerError("meta", 200, {"data": [{"id": p.get("id"), "name": p.get("name")} for p in pages]})
         account_id, name = next(((i, n) for i, n in accounts if i == wanted), accounts[0])
-        return AccountInfo(account_id=account_id, name=name, scopes=self.granted_scopes())
+        user_id = str(self._get("me", fields="id")["id"])
+        return AccountInfo(account_id=account_id, name=name, scopes=self.granted_scopes(), user_id=user_id)
 
     def ping(self) -> AccountInfo:
         fields = "id,username" if self._account_type == INSTAGRAM else "id,name"

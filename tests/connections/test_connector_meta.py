@@ -12,6 +12,7 @@ from connections.platforms.versions import CURRENT
 from recovery.classifier import REFRESH_CONTEXT, classify_partner_error
 from recovery.failures import classify_failure
 from sandbox import faults
+from sandbox.meta import meta_user
 from sandbox.models import SandboxAccount, SandboxObject, SandboxRequest
 from tests.factories import PostFactory
 from tests.sandbox.sandbox_helpers import assert_secrets_absent, consent, consent_page, linked_connection
@@ -208,6 +209,8 @@ def test_oauth_round_trip_authorize_code_exchange_account_info(sandbox, tenant):
     info = connector_class(connection).account_info()
     assert (info.account_id, info.name) == ("2002", "Acme Page")
     assert sorted(info.scopes) == sorted(scopes)
+    # The user who signed in (GET /me), whom Meta's user-level webhooks name: not the Page.
+    assert info.user_id == meta_user(SandboxAccount.objects.get(account_id="2002"))[0] != "2002"
 
     # The partner's session remembers the account: the next consent page preselects it (the
     # second one offered: Meta's dialog takes no account hint, so this is how a reconnect lands on it).

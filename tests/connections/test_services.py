@@ -59,6 +59,22 @@ def test_new_tokens_without_a_refresh_token_keep_the_stored_one(tenant):
     assert connection.audits.get().action == "refresh"
 
 
+def test_the_signed_in_users_partner_id_is_recorded_and_kept_when_none_is_given(tenant):
+    connection, _ = connection_create(tenant_id=tenant.pk, platform="meta", external_account_id="104857600001",
+                                      partner_user_id="10158000000000001", tokens=tokens())
+    assert connection.partner_user_id == "10158000000000001"
+
+    connection_store_tokens(tenant.pk, connection.pk, tokens(access_token="fresh-123456"), action="refresh")
+    connection.refresh_from_db()
+    assert connection.partner_user_id == "10158000000000001"  # a refresh names no user: kept
+
+    connection_store_tokens(tenant.pk, connection.pk, tokens(), action="reconnect", partner_user_id="10158000000000002")
+    connection.refresh_from_db()
+    assert connection.partner_user_id == "10158000000000002"
+    unknown, _ = connection_create(tenant_id=tenant.pk, platform="meta", external_account_id="2", tokens=tokens())
+    assert unknown.partner_user_id is None  # not known, never ""
+
+
 def test_storing_tokens_on_another_tenants_connection_is_refused(tenant, other_tenant):
     theirs = ConnectionFactory(tenant=other_tenant, access_token="theirs-123456")
 

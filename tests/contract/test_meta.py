@@ -54,7 +54,8 @@ def test_graph_object_reads_with_the_sdk(page, sandbox):
     and https://developers.facebook.com/docs/graph-api/securing-requests/ (appsecret_proof)."""
     api = graph_api(sandbox, page.access_token)
     me = User(fbid="me", api=api).api_get(fields=["id", "name"])
-    assert (me["id"], me["name"]) == (PAGE_ID, "Acme Bakery")
+    # /me is the Facebook user the token was issued to, whose app-scoped id is not the Page's.
+    assert (me["id"], me["name"]) == (page.partner_user_id, "Sandbox Page Admin") and me["id"] != PAGE_ID
     read = Page(PAGE_ID, api=api).api_get(fields=["name", "access_token"])
     assert read["name"] == "Acme Bakery" and read["access_token"].startswith("EAAP")
     # The SDK reads objects at "/<version>/<id>/" and signs every call with appsecret_proof.
@@ -149,7 +150,7 @@ def test_login_flow_with_requests_oauthlib(page, sandbox, oauthlib_env):
     token = oauth.fetch_token(f"{sandbox}/sandbox/meta/{VERSION}/oauth/access_token", authorization_response=callback,
                               client_secret=settings.META_APP_SECRET, include_client_id=True)
     assert token["access_token"].startswith("EAAG") and 0 < token["expires_in"] <= 2 * 3600
-    assert oauth.get(f"{sandbox}/sandbox/meta/{VERSION}/me", timeout=10).json()["id"] == PAGE_ID
+    assert oauth.get(f"{sandbox}/sandbox/meta/{VERSION}/me", timeout=10).json()["id"] == page.partner_user_id
     long_lived = requests.get(f"{sandbox}/sandbox/meta/{VERSION}/oauth/access_token", timeout=10, params={
         "grant_type": "fb_exchange_token", "client_id": settings.META_APP_ID,
         "client_secret": settings.META_APP_SECRET, "fb_exchange_token": token["access_token"]}).json()

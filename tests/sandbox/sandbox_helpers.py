@@ -19,9 +19,9 @@ from tests.factories import ConnectionFactory
 
 
 def linked_connection(platform: str, scopes: list[str] | None = None, extra: dict | None = None, **fields):
-    """A Connection whose tokens the sandbox partner issued (its SandboxAccount made on the way)."""
+    """A Connection whose tokens the sandbox partner issued (its SandboxAccount made on the way, with `extra`)."""
     connection = ConnectionFactory(platform=platform, **fields)
-    link_to_sandbox(connection, scopes=scopes)
+    link_to_sandbox(connection, scopes=scopes, extra=extra)
     if extra:
         SandboxAccount.objects.filter(platform=platform, account_id=connection.external_account_id).update(extra=extra)
     connection.refresh_from_db()

@@ -148,6 +148,7 @@ def seed_connections(demo: DemoData) -> None:
                 external_account_name=name,
                 account_type=account_type,
                 account_email=email,
+                partner_user_id=issued.user_id,
                 tokens=token_set(issued),
                 actor="system:seed_demo",
             )
