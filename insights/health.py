@@ -15,8 +15,12 @@ monitors read, so the page and the dashboards agree. Each number carries the adm
   concurrency limit.
 - Ping success over the last hour (the audit log's ping rows).
 - Access tokens of active connections expired, or expiring within 24 hours and 7 days.
+- Partner webhooks: the unprocessed backlog and its oldest event's age, the last hour's events by
+  outcome, and their lag (received to processed, median and 90th percentile). Rejected deliveries
+  are not stored (nothing unverified is written), so they are not here: Datadog counts them.
 
-Every selector is one query (or one Redis round trip per queue), whatever the number of rows.
+Every selector is one query (or one Redis round trip per queue), whatever the number of rows,
+except the DLQ's (five) and the webhooks' (two).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from connections.models import Connection, ConnectionAudit
 from recovery.models import DeadLetter
 from recovery.taxonomy import TAXONOMY
+from webhooks.models import WebhookEvent
 
 # Codes a reconnect fixes: what "auth errors" means on the page and in the Auth4xxSpike monitor.
 AUTH_CODES = tuple(code.value for code, entry in TAXONOMY.items() if entry.requires_reauth)
@@ -52,6 +57,10 @@ TOKEN_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 RESOLUTION_SAMPLE = 5000
 # Tenants' concurrency keys counted for the rate-limited gauge (one ZCARD each, pipelined).
 RATE_LIMIT_KEYS_MAX = 10_000
+# Webhook figures cover the events received in the last hour; the lag is read from at most this many
+# of its newest processed events (a busy hour holds far more, and the newest say most about now).
+WEBHOOK_WINDOW = timedelta(hours=1)
+WEBHOOK_LAG_SAMPLE = 5000
 
 
 @dataclass(frozen=True)
@@ -400,6 +409,65 @@ def token_expiries(now: datetime) -> list[TokenRow]:
     ]
 
 
+# -- webhooks -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookSummary:
+    backlog: Link  # pending now: waiting for a drain, or for a retry
+    retrying: Link  # of those, the ones whose processing failed at least once
+    oldest_pending: Link  # value: the oldest pending event's age in seconds (None: no backlog); url: that event
+    processed: Link  # received in the window and processed: the events the lag is read from
+    lag_sampled: int  # how many of them the percentiles read (the newest, at most WEBHOOK_LAG_SAMPLE)
+    lag_p50_s: float | None
+    lag_p90_s: float | None
+    by_outcome: list[tuple[str, Link]]  # received in the window, by outcome label, pending included
+
+
+def webhook_summary(now: datetime) -> WebhookSummary:
+    """Webhook events: the backlog and its oldest, the last hour's by outcome, and its lag. Two queries.
+
+    Pending events are few (the partial index webhook_event_pending_idx holds them), the last hour's
+    are found through webhook_event_received_idx: both stay cheap however large the table grows.
+    """
+    since = now - WEBHOOK_WINDOW
+    pending, recent = Q(outcome=WebhookEvent.Outcome.PENDING), Q(received_at__gte=since)
+    outcomes = WebhookEvent.Outcome
+    counts = WebhookEvent.objects.filter(pending | recent).aggregate(
+        backlog=Count("id", filter=pending),
+        retrying=Count("id", filter=pending & Q(attempts__gt=0)),
+        oldest=Min("received_at", filter=pending),
+        processed=Count("id", filter=recent & Q(processed_at__isnull=False)),
+        **{outcome.value: Count("id", filter=recent & Q(outcome=outcome)) for outcome in outcomes},
+    )
+    lags = sorted(
+        (processed - received).total_seconds()
+        for received, processed in WebhookEvent.objects.filter(recent, processed_at__isnull=False)
+        .order_by("-received_at")
+        .values_list("received_at", "processed_at")[:WEBHOOK_LAG_SAMPLE]
+    )
+    pending_list = {"outcome__exact": outcomes.PENDING}
+    return WebhookSummary(
+        backlog=Link(counts["backlog"], _admin_list("webhooks_webhookevent", **pending_list)),
+        retrying=Link(counts["retrying"], _admin_list("webhooks_webhookevent", **pending_list, attempts__gt=0)),
+        oldest_pending=Link(
+            (now - counts["oldest"]).total_seconds() if counts["oldest"] else None,
+            _admin_list("webhooks_webhookevent", **pending_list, received_at__lte=counts["oldest"]),
+        ),
+        processed=Link(counts["processed"], _admin_list("webhooks_webhookevent", received_at__gte=since,
+                                                        processed_at__isnull="False")),
+        lag_sampled=len(lags),
+        lag_p50_s=_percentile(lags, 50),
+        lag_p90_s=_percentile(lags, 90),
+        by_outcome=[
+            (outcome.label, Link(counts[outcome.value], _admin_list("webhooks_webhookevent", outcome__exact=outcome.value,
+                                                                    received_at__gte=since)))
+            for outcome in outcomes
+            if counts[outcome.value]
+        ],
+    )
+
+
 # -- the page and the gauges --------------------------------------------------------------------------------------
 
 
@@ -413,6 +481,7 @@ class HealthOverview:
     queues: list[QueueRow]
     pings: list[PingRow]
     tokens: list[TokenRow]
+    webhooks: WebhookSummary
 
     @property
     def paused_total(self) -> int:
@@ -432,4 +501,5 @@ def health_overview(now: datetime | None = None) -> HealthOverview:
         queues=queue_rows(now),
         pings=ping_results(now),
         tokens=token_expiries(now),
+        webhooks=webhook_summary(now),
     )

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from connections.models import Connection, ConnectionAudit, Membership, PingSchedule, Post, Tenant
+from webhooks.models import WebhookEvent
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -83,3 +84,14 @@ class PostFactory(factory.django.DjangoModelFactory):
     kind = Post.Kind.TEXT
     content = factory.Sequence(lambda n: f"Post number {n}")
     scheduled_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    """A stored partner webhook event: a Page activity notification, pending unless told otherwise."""
+
+    class Meta:
+        model = WebhookEvent
+
+    platform = "meta"
+    event_id = factory.Sequence(lambda n: f"sha256:event-{n}")
+    event_type = "page:feed"

@@ -18,6 +18,19 @@ def seconds_as_age(seconds):
 
 
 @register.filter
+def seconds_as_lag(seconds):
+    """A short delay: "85 ms" under a second, "4.2 s" under a minute, else as seconds_as_age; "-" when there is none."""
+    if seconds is None or seconds == "":
+        return "-"
+    seconds = float(seconds)
+    if seconds < 1:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return seconds_as_age(seconds)
+
+
+@register.filter
 def get_item(mapping, key):
     """mapping[key] in a template (None when absent)."""
     return mapping.get(key) if hasattr(mapping, "get") else None

@@ -13,7 +13,8 @@ from django.utils import timezone
 from connections.models import ConnectionAudit
 from recovery.deadletter import dead_letter_create
 from recovery.models import DeadLetter
-from tests.factories import ConnectionAuditFactory, ConnectionFactory
+from tests.factories import ConnectionAuditFactory, ConnectionFactory, WebhookEventFactory
+from webhooks.models import WebhookEvent
 
 URL = "/ops/health/"
 
@@ -33,8 +34,17 @@ def letter(tenant, code="PARTNER_5XX", hours_ago=0.0, platform="meta", **fields)
     return made
 
 
+def webhook(minutes_ago: float, lag_s: float | None = None, **fields) -> WebhookEvent:
+    """An event received `minutes_ago`, processed `lag_s` later (None: still pending)."""
+    received = timezone.now() - timedelta(minutes=minutes_ago)
+    if lag_s is not None:
+        fields.setdefault("outcome", WebhookEvent.Outcome.IGNORED)
+        fields["processed_at"] = received + timedelta(seconds=lag_s)
+    return WebhookEventFactory(received_at=received, **fields)
+
+
 def some_trouble(tenant, count: int = 1):
-    """Auth pauses, paused connections, pings, expiring tokens and dead letters, `count` of each kind."""
+    """Auth pauses, paused connections, pings, expiring tokens, dead letters and webhooks, `count` of each kind."""
     now = timezone.now()
     for i in range(count):
         meta = ConnectionFactory(tenant=tenant, platform="meta", paused=True)
@@ -47,6 +57,11 @@ def some_trouble(tenant, count: int = 1):
         ConnectionAuditFactory(connection=gbp, action=ConnectionAudit.Action.PING_FAILED)
         letter(tenant, code="AUTH_REVOKED", platform="linkedin")
         letter(tenant, hours_ago=30)
+        webhook(5)
+        webhook(20, attempts=1)
+        webhook(30, lag_s=0.2)
+        webhook(40, lag_s=2, outcome=WebhookEvent.Outcome.APPLIED)
+        webhook(180, lag_s=1)
 
 
 @pytest.mark.django_db
@@ -110,11 +125,46 @@ def test_resolution_time_is_shown_for_closed_and_recovered_letters(client, opera
 
 
 @pytest.mark.django_db
+def test_webhook_backlog_lag_and_outcomes_link_to_the_events_behind_them(client, operator):
+    for minutes_ago, lag_s in enumerate([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 30], start=10):
+        webhook(minutes_ago, lag_s, outcome=WebhookEvent.Outcome.APPLIED if lag_s < 0.4 else WebhookEvent.Outcome.IGNORED)
+    webhook(120, lag_s=600, outcome=WebhookEvent.Outcome.APPLIED)  # received before the last hour: not counted
+    oldest = webhook(75)  # waiting for more than an hour
+    webhook(3, attempts=2, last_error="OperationalError: ...")  # waiting for its retry
+    client.force_login(operator)
+
+    html = client.get(URL).content.decode()
+
+    section = html[html.index('id="webhooks"'):]
+    text = " ".join(re.sub(r"<[^>]+>", "", section).split())
+    assert "2 waiting to be processed (1 of them retrying after a failure); oldest waiting 1 h 15 min." in text
+    assert "median 500 ms, 90th percentile 900 ms" in section  # nearest rank of the 10 the last hour processed
+    found = links(section)
+    counted = {"2": 2, "1": 1, "oldest waiting 1 h 15 min": 1, "10 processed": 10, "3": 3, "7": 7}
+    for text, count in counted.items():
+        assert client.get(found[text]).context["cl"].result_count == count, text
+    assert client.get(found["oldest waiting 1 h 15 min"]).context["cl"].result_list[0] == oldest
+    retrying = unescape(re.search(r'\(<a href="([^"]+)">1</a> of them retrying', section).group(1))
+    assert [event.attempts for event in client.get(retrying).context["cl"].result_list] == [2]
+    outcomes = re.findall(r"<td>([^<]+)</td><td><a href=\"[^\"]+\">(\d+)</a>", section)
+    assert outcomes == [("Pending", "1"), ("Applied", "3"), ("Ignored", "7")]
+    assert "are not stored" in section and "recovery.webhook.rejected" in section  # not in the database: said so
+
+
+@pytest.mark.django_db
+def test_no_webhook_no_lag(client, operator):
+    client.force_login(operator)
+    html = client.get(URL).content.decode()
+    section = html[html.index('id="webhooks"'):]
+    assert "median -, 90th percentile -" in section and "No webhook received in the last hour." in section
+
+
+@pytest.mark.django_db
 def test_the_page_costs_the_same_queries_with_ten_times_the_data(client, operator, tenant,
                                                                  django_assert_max_num_queries):
     client.force_login(operator)
     some_trouble(tenant, count=1)
-    with django_assert_max_num_queries(12) as few:  # session, user, 9 selectors
+    with django_assert_max_num_queries(14) as few:  # session, user, 12 for the selectors
         assert client.get(URL).status_code == 200
     some_trouble(tenant, count=10)
     with django_assert_max_num_queries(len(few.captured_queries)):
