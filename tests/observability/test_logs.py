@@ -11,6 +11,8 @@ from datetime import timedelta
 import django_rq
 import pytest
 import requests
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from config.logs import ContextFilter, RedactFilter, remember_secrets, unit_of_work
@@ -18,13 +20,17 @@ from connections.models import Connection, ConnectionAudit, Post
 from connections.platforms.base import PartnerError, TokenSet, get_connector, get_connector_class
 from connections.services import connection_store_tokens
 from recovery.autopause import auto_pause_connection, resume_connection
+from recovery.pings import pings_enqueue_due
 from recovery.worker import RecoveryWorker
 from sandbox import faults
 from sandbox.core import token_hash
 from sandbox.models import SandboxToken
+from sandbox.webhooks import send_meta_deauthorize
 from tests.factories import PostFactory
 from tests.observability.log_helpers import captured_logs, configured_handler
+from tests.recovery.ping_helpers import GBP_LOCATION, gbp_connection, make_due, pings_on, run_worker
 from tests.recovery.pipeline_helpers import (
+    autopause,
     due_post,
     enqueue_due,
     fast_forward,
@@ -33,6 +39,7 @@ from tests.recovery.pipeline_helpers import (
     run_publish_worker,
 )
 from tests.sandbox.sandbox_helpers import consent, linked_connection
+from tests.webhooks.helpers import run_webhooks_worker
 
 # Tokens no shape rule recognises (no partner prefix, no digit): only the filter's knowledge of the
 # connection in hand can mask them.
@@ -250,9 +257,41 @@ def flow_reconnect(tenant, sandbox) -> list[str]:
     return [PLAIN_ACCESS, PLAIN_REFRESH, code, tokens.access_token, tokens.refresh_token]
 
 
-# The flows whose logs must hold no token. A new flow (the reconnect view, token upkeep, pings, webhooks)
-# adds itself here: a function (tenant, sandbox URL) -> the secret values it handled.
-FLOWS = {"publish": flow_publish, "refresh": flow_refresh, "reconnect": flow_reconnect}
+def flow_ping(tenant, sandbox) -> list[str]:
+    """A ping through a real worker that meets an expired token: refreshed once (the plain refresh token sent), pinged again."""
+    pings_on(tenant)
+    location = gbp_connection(tenant)
+    use_tokens(location, PLAIN_ACCESS, PLAIN_REFRESH)
+    faults.set_fault("gbp", faults.EXPIRE_TOKEN, account_id=GBP_LOCATION)
+    make_due(location)
+    pings_enqueue_due()
+    run_worker("pings")
+    location.refresh_from_db()
+    assert location.health_status == Connection.Health.HEALTHY and location.access_token != PLAIN_ACCESS
+    return [PLAIN_ACCESS, PLAIN_REFRESH, location.access_token]
+
+
+def flow_webhook(tenant, sandbox) -> list[str]:
+    """Meta's Deauthorize callback for a Page's user, signed with the app secret, received by the live server and
+    processed by a real worker: the Page revoked."""
+    autopause(tenant, True)
+    page = page_connection(tenant)
+    use_tokens(page, PLAIN_ACCESS)
+    answer = send_meta_deauthorize(sandbox + reverse("webhooks:meta-deauthorize"), page.partner_user_id)
+    assert answer.status_code == 200
+    run_webhooks_worker()
+    page.refresh_from_db()
+    assert page.status == Connection.Status.REVOKED
+    return [PLAIN_ACCESS, settings.META_APP_SECRET]
+
+
+# The flows whose logs must hold no token. A new flow (the reconnect view, token upkeep) adds itself
+# here: a function (tenant, sandbox URL) -> the secret values it handled.
+FLOWS = {"publish": flow_publish, "refresh": flow_refresh, "reconnect": flow_reconnect, "ping": flow_ping,
+         "webhook": flow_webhook}
+# The line that shows a flow did its work, so a flow that did nothing cannot pass: a partner call,
+# except where the flow calls no partner.
+PROOF = {"webhook": "connection revoked"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -261,7 +300,7 @@ def test_no_token_in_the_logs_of_a_whole_flow(sandbox, tenant, flow):
     with captured_logs(level=logging.DEBUG) as logs:
         secrets = [secret for secret in FLOWS[flow](tenant, sandbox) if secret]
     lines = logs.lines()  # every line one JSON object
-    assert any(line["message"] == "partner call" for line in lines)
+    assert any(line["message"] == PROOF.get(flow, "partner call") for line in lines)
     text = logs.text()
     for secret in secrets:
         assert secret not in text, (flow, secret[:6])
