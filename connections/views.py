@@ -200,28 +200,27 @@ def post_list(request):
     return render(request, "connections/posts.html", context)
 
 
+def _answer_unconfirmed(request, pk, answer, done: str):
+    """The user's answer about an unconfirmed post (`answer`: a recovery.posts service), then back to the posts."""
+    if answer(get_post_for_user(request.user, pk), actor=f"user:{request.user.pk}"):
+        messages.success(request, done)
+    else:
+        messages.info(request, "This post no longer waits for your answer.")
+    return redirect("connections:posts")
+
+
 @login_required
 @require_POST
 def post_confirm_published_view(request, pk):
     """An unconfirmed post: the user checked the partner and it is there."""
-    post = get_post_for_user(request.user, pk)
-    if post_confirm_published(post, actor=f"user:{request.user.pk}"):
-        messages.success(request, "Marked as published.")
-    else:
-        messages.info(request, "This post no longer waits for your answer.")
-    return redirect("connections:posts")
+    return _answer_unconfirmed(request, pk, post_confirm_published, "Marked as published.")
 
 
 @login_required
 @require_POST
 def post_publish_again_view(request, pk):
     """An unconfirmed post: the user checked the partner and it is not there; send it again."""
-    post = get_post_for_user(request.user, pk)
-    if post_publish_again(post, actor=f"user:{request.user.pk}"):
-        messages.success(request, "The post will be sent again in a moment.")
-    else:
-        messages.info(request, "This post no longer waits for your answer.")
-    return redirect("connections:posts")
+    return _answer_unconfirmed(request, pk, post_publish_again, "The post will be sent again in a moment.")
 
 
 # -- posts: create, and fix a post that failed on its content ------------------------------

@@ -1,19 +1,18 @@
 """Ops' admin for the recovery app."""
 
 import json
-from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 from waffle.admin import FlagAdmin
 
+from config.admin_filters import AgeListFilter
 from recovery.deadletter import (
     DeadLetterNotRequeueable,
     dead_letter_discard,
@@ -125,24 +124,10 @@ class UnmappedErrorAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} unmapped error(s) marked as mapped.")
 
 
-class DeadLetterAgeFilter(admin.SimpleListFilter):
+class DeadLetterAgeFilter(AgeListFilter):
     """How long ago the job last failed."""
 
-    title = "age"
-    parameter_name = "age"
-    _BOUNDS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
-
-    def lookups(self, request, model_admin):
-        return (("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("older", "Older than 7 days"))
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        now = timezone.now()
-        if value in self._BOUNDS:
-            return queryset.filter(last_failed_at__gte=now - self._BOUNDS[value])
-        if value == "older":
-            return queryset.filter(last_failed_at__lt=now - self._BOUNDS["7d"])
-        return queryset
+    field_name = "last_failed_at"
 
 
 @admin.register(DeadLetter)

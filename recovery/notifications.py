@@ -67,6 +67,18 @@ def channels_page_url() -> str:
     return f"{settings.SITE_URL.rstrip('/')}{reverse('connections:channels')}"
 
 
+def _channel_mail_body(*paragraphs: str) -> str:
+    """A pause or back mail: the greeting, `paragraphs`, the channels page, and why the reader gets it."""
+    return "\n\n".join(
+        [
+            "Hello,",
+            *paragraphs,
+            f"Your channels: {channels_page_url()}",
+            "You receive this because you are an owner or admin of this workspace.",
+        ]
+    )
+
+
 def _enqueue(job: str, *args) -> None:
     # The policies' cached Redis client: a pause sits on the publish path, and django_rq.get_queue() alone
     # would open a new connection on every call.
@@ -99,15 +111,10 @@ def connection_pause_mail_send(connection_id: int, paused_at: str) -> int:
     if not recipients:
         return 0
     words = pause_words_for(connection)
-    body = "\n\n".join(
-        [
-            "Hello,",
-            f"{words.headline} (since {connection.paused_at:%Y-%m-%d %H:%M} UTC), in {connection.tenant.name}.",
-            words.reason,
-            f"What to do: {words.todo}",
-            f"Your channels: {channels_page_url()}",
-            "You receive this because you are an owner or admin of this workspace.",
-        ]
+    body = _channel_mail_body(
+        f"{words.headline} (since {connection.paused_at:%Y-%m-%d %H:%M} UTC), in {connection.tenant.name}.",
+        words.reason,
+        f"What to do: {words.todo}",
     )
     _mail(words.headline, body, recipients)
     logger.info("pause mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
@@ -123,14 +130,7 @@ def connection_back_mail_send(connection_id: int) -> int:
     if not recipients:
         return 0
     label = channel_label(connection)
-    body = "\n\n".join(
-        [
-            "Hello,",
-            f"{label} is connected again, in {connection.tenant.name}. Posting to it has resumed.",
-            f"Your channels: {channels_page_url()}",
-            "You receive this because you are an owner or admin of this workspace.",
-        ]
-    )
+    body = _channel_mail_body(f"{label} is connected again, in {connection.tenant.name}. Posting to it has resumed.")
     _mail(f"{label} is connected again", body, recipients)
     logger.info("back mail sent", extra={"connectionId": connection_id, "recipients": len(recipients)})
     return len(recipients)

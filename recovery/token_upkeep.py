@@ -181,6 +181,17 @@ def _with_refresh_flag(queryset):
     )
 
 
+def _row_stops_without_user_at(connection: Connection, now: datetime) -> datetime | None:
+    """stops_without_user_at for a row read through _with_refresh_flag."""
+    return stops_without_user_at(
+        connection.platform,
+        has_refresh_token=connection.has_refresh_token,
+        token_expires_at=connection.token_expires_at,
+        refresh_token_expires_at=connection.refresh_token_expires_at,
+        now=now,
+    )
+
+
 def connections_needing_user_soon(tenant_id: int, within: timedelta = NOTICE_AHEAD) -> list[ReconnectDue]:
     """The tenant's active connections that stop working within `within` (7 days) unless the user
     reconnects them (or already have), soonest first: for the banner and the channels page.
@@ -192,13 +203,7 @@ def connections_needing_user_soon(tenant_id: int, within: timedelta = NOTICE_AHE
     rows = _with_refresh_flag(Connection.objects.filter(tenant_id=tenant_id, status=Connection.Status.ACTIVE))
     due = []
     for connection in rows.order_by("pk"):
-        stops_at = stops_without_user_at(
-            connection.platform,
-            has_refresh_token=connection.has_refresh_token,
-            token_expires_at=connection.token_expires_at,
-            refresh_token_expires_at=connection.refresh_token_expires_at,
-            now=now,
-        )
+        stops_at = _row_stops_without_user_at(connection, now)
         if stops_at is not None and stops_at <= horizon:
             due.append(ReconnectDue(connection, stops_at))
     return sorted(due, key=lambda item: (item.stops_at, item.connection.pk))
@@ -462,13 +467,7 @@ def _notify_one(connection_id: int, expected_stop: datetime, now: datetime) -> b
         )
         if connection is None:
             return False
-        stops_at = stops_without_user_at(
-            connection.platform,
-            has_refresh_token=connection.has_refresh_token,
-            token_expires_at=connection.token_expires_at,
-            refresh_token_expires_at=connection.refresh_token_expires_at,
-            now=now,
-        )
+        stops_at = _row_stops_without_user_at(connection, now)
         if stops_at != expected_stop or connection.reconnect_notice_for == stops_at:
             return False
         recipients = send_reconnect_notice(connection, stops_at)

@@ -1,36 +1,22 @@
 """Ops' admin for partner webhooks: every stored event, what processing made of it, and a replay."""
 
 import json
-from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from config.admin_filters import AgeListFilter
 from config.redaction import mask_value
 from webhooks.mapping import intents_for
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_replay
 
 
-class WebhookEventAgeFilter(admin.SimpleListFilter):
+class WebhookEventAgeFilter(AgeListFilter):
     """How long ago the event arrived."""
 
-    title = "age"
-    parameter_name = "age"
-    _BOUNDS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
-
-    def lookups(self, request, model_admin):
-        return (("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("older", "Older than 7 days"))
-
-    def queryset(self, request, queryset):
-        value, now = self.value(), timezone.now()
-        if value in self._BOUNDS:
-            return queryset.filter(received_at__gte=now - self._BOUNDS[value])
-        if value == "older":
-            return queryset.filter(received_at__lt=now - self._BOUNDS["7d"])
-        return queryset
+    field_name = "received_at"
 
 
 @admin.register(WebhookEvent)
