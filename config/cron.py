@@ -9,7 +9,7 @@ leader election: two would enqueue everything twice).
 from django.conf import settings  # noqa: E402
 from rq import cron  # noqa: F401
 
-from insights.jobs import health_gauges_job  # noqa: E402
+from insights.jobs import health_gauges_job, weekly_summaries_job  # noqa: E402
 from recovery.jobs import (  # noqa: E402
     pings_enqueue_due_job,
     posts_enqueue_due_job,
@@ -26,3 +26,7 @@ cron.register(tokens_refresh_due_job, queue_name="default", interval=settings.TO
 cron.register(tokens_notify_expiring_job, queue_name="default", interval=settings.TOKEN_NOTICE_INTERVAL_S)
 # -- observability (insights/gauges.py): the periodic gauges the dashboards and monitors read.
 cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)
+# -- the weekly summary and the Advisor (insights/weekly.py): the week that has just ended, gated per tenant by
+#    WEEKLY_SUMMARY_ENABLED; `manage.py weekly_summary` rebuilds any past week.
+cron.register(weekly_summaries_job, queue_name="default", cron=settings.WEEKLY_SUMMARY_CRON,
+              job_timeout=settings.WEEKLY_SUMMARY_JOB_TIMEOUT_S)

@@ -334,6 +334,10 @@ STATSD_PORT = env_int("STATSD_PORT", 8125)
 METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
 # cron: the periodic gauges (DLQ size and age, queue depth and oldest wait, paused connections, token expiries).
 HEALTH_GAUGES_INTERVAL_S = env_int("HEALTH_GAUGES_INTERVAL_S", 60)
+# cron: the weekly summary and the Advisor (insights/weekly.py), in cron syntax, UTC: Mondays 03:00 by default,
+# the week that ended at Monday 00:00. A build reads every tenant's week in one pass; its job may take this long.
+WEEKLY_SUMMARY_CRON = env_str("WEEKLY_SUMMARY_CRON", "0 3 * * 1")
+WEEKLY_SUMMARY_JOB_TIMEOUT_S = env_int("WEEKLY_SUMMARY_JOB_TIMEOUT_S", 1800)
 
 # Logs (config/logs.py): one JSON object a line on stderr, in web, worker and cron processes alike,
 # with requestId / cycleId and the connection in hand, every secret masked by a filter on the handler.
