@@ -144,8 +144,9 @@ class AdviceFacts:
 # -- words ---------------------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {plural or word + 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 post", "3 posts" (or `many`)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
 
 
 def _times(n: int) -> str:
@@ -154,14 +155,14 @@ def _times(n: int) -> str:
 
 def _days(delta: timedelta) -> str:
     days = max(int(delta.total_seconds() // 86400), 0)
-    return "less than a day" if days == 0 else _plural(days, "day")
+    return "less than a day" if days == 0 else plural(days, "day")
 
 
 def _minutes_or_seconds(seconds: float) -> str:
     seconds = int(seconds)
     if seconds >= 120 and seconds % 60 == 0:
         return f"{seconds // 60:,} minutes ({seconds:,} seconds)"
-    return _plural(seconds, "second")
+    return plural(seconds, "second")
 
 
 def _size(n_bytes: float) -> str:
@@ -282,12 +283,12 @@ def _recurring_pause_insights(items: list[RecurringPause], *, for_ops: bool) -> 
     for (network, family), group in groups.items():
         channels = {item.connection.pk for item in group}
         pauses = sum(item.pauses for item in group)
-        singular, plural = FAMILY_VERBS[family]
-        verb = singular if len(channels) == 1 else plural
+        one, many = FAMILY_VERBS[family]
+        verb = one if len(channels) == 1 else many
         remedy = REMEDIES.get((network, family), FAMILY_REMEDIES[family])
         if for_ops:
             tenants = {item.connection.tenant_id for item in group}
-            title = (f"{_plural(len(channels), network + ' channel')} in {_plural(len(tenants), 'tenant')} {verb} "
+            title = (f"{plural(len(channels), network + ' channel')} in {plural(len(tenants), 'tenant')} {verb} "
                      f"every few weeks ({pauses:,} pauses in {RECURRING_WEEKS} weeks)")
             link = admin_list_url("connections_connection", id__in=sorted(channels)[:100])
             link_label = "These connections"
@@ -351,13 +352,13 @@ def _rule_words(rule: str, item: ContentFailure, count: int) -> tuple[str, str] 
         return (f"{what} with {part} over {limit:,} characters {failed}",
                 f"Shorten the {part[:-1]} to {limit:,} characters or fewer, then schedule the post again.")
     if rule == "hashtags_max" and limit is not None:
-        return (f"{what} with more than {_plural(limit, 'hashtag')} {failed}",
-                f"Use at most {_plural(limit, 'hashtag')} a post, then schedule it again.")
+        return (f"{what} with more than {plural(limit, 'hashtag')} {failed}",
+                f"Use at most {plural(limit, 'hashtag')} a post, then schedule it again.")
     if rule.endswith(("_max", "_min")) and limit is not None:
         thing = rule.rsplit("_", 1)[0].rstrip("s")
         bound = "at most" if rule.endswith("_max") else "at least"
         return (f"{what} with the wrong number of {thing}s {failed}",
-                f"Give each post {bound} {_plural(limit, thing)}, then schedule it again.")
+                f"Give each post {bound} {plural(limit, thing)}, then schedule it again.")
     if rule in ("kind", "connector_kind", "account_type"):
         return (f"{what} cannot be published to {network} channels: {count:,} failed",
                 "Choose a kind of post this channel takes (the post form lists them), or post it to another channel.")
@@ -369,7 +370,7 @@ def _partner_refusal_words(network: str, code: str, count: int) -> tuple[str, st
         entry = get_taxonomy_entry(code)
     except (ValueError, KeyError):
         return None
-    return f"{network} refused {_plural(count, 'post')}: {entry.happened[0].lower()}{entry.happened[1:].rstrip('.')}", entry.todo
+    return f"{network} refused {plural(count, 'post')}: {entry.happened[0].lower()}{entry.happened[1:].rstrip('.')}", entry.todo
 
 
 def reconnect_soon_insights(tenant_id: int, now: datetime | None = None) -> list[Insight]:
@@ -441,8 +442,8 @@ def overall_insights(current, before, facts: AdviceFacts) -> list[Insight]:
             kind="unmapped",
             level=Level.LOST,
             impact=unmapped["errors"],
-            title=(f"{_plural(unmapped['new'], 'new partner error shape')} classified UNKNOWN this week "
-                   f"({_plural(unmapped['errors'], 'error')} so far)"),
+            title=(f"{plural(unmapped['new'], 'new partner error shape')} classified UNKNOWN this week "
+                   f"({plural(unmapped['errors'], 'error')} so far)"),
             remediation=("Read each sample, add a classifier rule and a corpus case for it (the classify command checks "
                          "one), then mark it mapped."),
             link=admin_list_url("recovery_unmappederror", mapped__exact=0, first_seen_at__gte=start, first_seen_at__lt=end),
@@ -465,7 +466,7 @@ def overall_insights(current, before, facts: AdviceFacts) -> list[Insight]:
             kind="dead_letters",
             level=Level.LOST,
             impact=letters["in"] - letters["resolved"],
-            title=(f"The dead-letter queue took {_plural(letters['in'], 'letter')} and closed {letters['resolved']:,}: "
+            title=(f"The dead-letter queue took {plural(letters['in'], 'letter')} and closed {letters['resolved']:,}: "
                    f"it grew by {letters['in'] - letters['resolved']:,}"),
             remediation="Work the open letters oldest first: requeue those whose cause is fixed, discard what users sent again.",
             link=admin_list_url("recovery_deadletter", status__exact="open"),
@@ -524,8 +525,8 @@ def _top_failure_insights(current, start: datetime, end: datetime) -> list[Insig
             kind="top_failure",
             level=level,
             impact=n,
-            title=(f"{PLATFORM_NAMES.get(platform, platform)} {code}: {_plural(n, 'failure')} in "
-                   f"{_plural(tenants[key], 'tenant')} ({entry.description.rstrip('.').lower()})"),
+            title=(f"{PLATFORM_NAMES.get(platform, platform)} {code}: {plural(n, 'failure')} in "
+                   f"{plural(tenants[key], 'tenant')} ({entry.description.rstrip('.').lower()})"),
             remediation=OPS_REMEDIES.get(entry.action, entry.todo),
             link=admin_list_url("recovery_failureevent", platform__exact=platform, code__exact=code,
                                 created_at__gte=start, created_at__lt=end),

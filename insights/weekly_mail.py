@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.urls import reverse
 
-from insights.advisor import Insight, rank, reconnect_soon_insights
+from insights.advisor import Insight, plural, rank, reconnect_soon_insights
 from insights.models import WeeklySummary
 from insights.weekly_pages import duration_words
 from recovery.notifications import tenant_admin_emails
@@ -65,9 +65,10 @@ def weekly_summary_mail_message(summary: WeeklySummary, insights: list[Insight])
     week = f"{summary.week_start:%d %B %Y}"
     failures = changes["failures"]
     lines = [
-        f"- {failures['now']:,} failed posts and checks (the week before: {failures['before']:,}).",
-        f"- {figures['pauses']['total']:,} channel pauses; channels came back in {duration_words(figures['reconnect']['median_s'])} "
-        "(median).",
+        f"- {plural(failures['now'], 'failed post or check', 'failed posts and checks')} (the week before: {failures['before']:,}).",
+        f"- {plural(figures['pauses']['total'], 'channel pause')}"
+        + (f"; channels came back in {duration_words(figures['reconnect']['median_s'])} (median)."
+           if figures["reconnect"]["count"] else "."),
     ]
     missed = figures["missed_posts"]
     if missed["total"]:
@@ -85,7 +86,7 @@ def weekly_summary_mail_message(summary: WeeklySummary, insights: list[Insight])
         f"The whole week, and the weeks before: {_absolute(reverse('insights:advisor'))}",
         "You receive this because you are an owner or admin of this workspace.",
     ])
-    return f"Your week of {week}: {failures['now']:,} failures, {figures['pauses']['total']:,} pauses", body
+    return f"Your week of {week}: {plural(failures['now'], 'failure')}, {plural(figures['pauses']['total'], 'pause')}", body
 
 
 def weekly_summary_mail_send(summary_id: int) -> int:
