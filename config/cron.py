@@ -17,6 +17,7 @@ from recovery.jobs import (  # noqa: E402
     tokens_notify_expiring_job,
     tokens_refresh_due_job,
 )
+from webhooks.jobs import webhook_events_sweep_job  # noqa: E402
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
@@ -26,6 +27,8 @@ cron.register(tokens_refresh_due_job, queue_name="default", interval=settings.TO
 cron.register(tokens_notify_expiring_job, queue_name="default", interval=settings.TOKEN_NOTICE_INTERVAL_S)
 # -- observability (insights/gauges.py): the periodic gauges the dashboards and monitors read.
 cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)
+# -- partner webhooks (webhooks/services.py): stored events whose processing job was lost or never made.
+cron.register(webhook_events_sweep_job, queue_name="webhooks", interval=settings.WEBHOOK_SWEEP_INTERVAL_S)
 # -- the weekly summary and the Advisor (insights/weekly.py): the week that has just ended, gated per tenant by
 #    WEEKLY_SUMMARY_ENABLED; `manage.py weekly_summary` rebuilds any past week.
 cron.register(weekly_summaries_job, queue_name="default", cron=settings.WEEKLY_SUMMARY_CRON,

@@ -295,6 +295,24 @@ GBP_CLIENT_SECRET = env_str("GBP_CLIENT_SECRET", "dev-gbp-secret")
 MAILCHIMP_CLIENT_ID = env_str("MAILCHIMP_CLIENT_ID", "dev-mailchimp-client")
 MAILCHIMP_CLIENT_SECRET = env_str("MAILCHIMP_CLIENT_SECRET", "dev-mailchimp-secret")
 
+# Partner webhooks (webhooks/, docs/webhooks.md). Meta, LinkedIn and TikTok sign with the app
+# credentials above; these are the receivers' own secrets and limits.
+META_VERIFY_TOKEN = env_str("META_VERIFY_TOKEN", "dev-meta-verify-token")  # Meta's hub.verify_token handshake
+# Google Business Profile notifications come as Cloud Pub/Sub pushes with an OIDC token: its audience
+# (empty: the push endpoint's URL, {SITE_URL}/webhooks/gbp/, Pub/Sub's default) and the push
+# subscription's service account (empty: every push is refused, except the sandbox partner's own
+# when the connectors use the sandbox). Google's signing keys are read from GBP_CERTS_BASE.
+GBP_PUBSUB_AUDIENCE = env_str("GBP_PUBSUB_AUDIENCE", "")
+GBP_PUBSUB_SERVICE_ACCOUNT = env_str("GBP_PUBSUB_SERVICE_ACCOUNT", "")
+GBP_CERTS_BASE = env_str("GBP_CERTS_BASE", "https://www.googleapis.com")  # /oauth2/v3/certs: the JWKS
+# Mailchimp signs nothing: the secret is the last segment of the URL it posts to.
+MAILCHIMP_WEBHOOK_SECRET = env_str("MAILCHIMP_WEBHOOK_SECRET", "dev-mailchimp-webhook-secret")
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024)  # larger: 413, before reading it
+WEBHOOK_TIMESTAMP_TOLERANCE_S = env_int("WEBHOOK_TIMESTAMP_TOLERANCE_S", 300)  # TikTok's signed timestamp
+WEBHOOK_SWEEP_INTERVAL_S = env_int("WEBHOOK_SWEEP_INTERVAL_S", 30)  # cron: re-enqueue events whose job was lost
+# An event still unprocessed this long after it arrived (or after its retry was due) has its job checked.
+WEBHOOK_SWEEP_GRACE_S = env_int("WEBHOOK_SWEEP_GRACE_S", 30)
+
 # Partner HTTP: (connect, read) timeouts of every connector's Session, in seconds.
 PARTNER_CONNECT_TIMEOUT_S = env_int("PARTNER_CONNECT_TIMEOUT_S", 5)
 PARTNER_READ_TIMEOUT_S = env_int("PARTNER_READ_TIMEOUT_S", 20)

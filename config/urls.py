@@ -10,6 +10,7 @@ urlpatterns = [
     path("django-rq/", include("django_rq.urls")),
     path("", include("connections.urls", namespace="connections")),
     path("", include("insights.urls", namespace="insights")),  # /ops/... (staff: health, weekly) and /advisor/
+    path("webhooks/", include("webhooks.urls", namespace="webhooks")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -1,7 +1,7 @@
-"""Pausing a connection when its partner refuses it, and resuming it.
+"""Pausing a connection when its partner refuses it, revoking it when the user withdrew access, and resuming it.
 
-The pipeline, pings, webhooks and ops (the admin actions) all pause and resume
-through these two services, so the rules live once:
+The pipeline, pings, webhooks and ops (the admin actions) all pause, revoke and resume
+through these services, so the rules live once:
 
 - A pause and its audit row are written in one transaction, by a conditional
   UPDATE that locks the row and changes it only if it is active, so two
@@ -311,6 +311,39 @@ def resume_connection(
     )
     metrics.increment("recovery.connection.resumed", tags={"platform": connection.platform, "tenant": tenant_id})
     return ResumeResult(connection, changed=True, waiting_post_ids=waiting)
+
+
+def revoke_connection(tenant_id: int, connection_id: int, actor: str = "system", extra_details=None) -> PauseResult:
+    """Mark a connection REVOKED: the user took the app's access away at the partner (a deauthorize webhook).
+
+    Rules:
+    - an active, paused or needs-reconnect connection becomes REVOKED, health CRITICAL,
+      with AUTH_REVOKED as its reason, and one `revoke` audit row (`extra_details` and the
+      status it had), in one transaction, the row locked;
+    - a revoked or inactive connection is left as it is (changed=False);
+    - ConnectionNotFound when the connection is not the tenant's;
+    - its posts wait, as for a pause; the way back is a reconnect, which resumes it.
+    """
+    reason = build_pause_reason(ErrorCode.AUTH_REVOKED)
+    with transaction.atomic():
+        connection = _tenant_connection(tenant_id, connection_id, lock=True)
+        if connection.status not in (Connection.Status.ACTIVE, *Connection.PAUSED_STATUSES):
+            return PauseResult(connection, changed=False)
+        details = {**(extra_details or {}), **reason.as_audit_details(), "previous_status": connection.status}
+        connection.status = Connection.Status.REVOKED
+        connection.health_status = Connection.Health.CRITICAL
+        connection.pause_reason = reason.code
+        connection.pause_description = reason.description
+        connection.paused_at = timezone.now()
+        connection.save(update_fields=_PAUSE_FIELDS)
+        ConnectionAudit.objects.create(
+            connection=connection, action=ConnectionAudit.Action.REVOKE, details=details, actor=actor
+        )
+    logger.info(
+        "connection revoked",
+        extra={"tenantId": tenant_id, "connectionId": connection_id, "platform": connection.platform, "actor": actor},
+    )
+    return PauseResult(connection, changed=True)
 
 
 def get_paused_connections(tenant_id: int | None = None):

@@ -8,16 +8,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import django_rq
-from django.db import connection as db_connection
 from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
@@ -26,6 +21,7 @@ from recovery.flags import SYNTHETIC_PINGS_ENABLED, flag_disable_for_tenant, fla
 from recovery.models import TenantFlag
 from recovery.worker import RecoveryWorker
 from sandbox.models import SandboxRequest
+from tests.recovery.pipeline_helpers import start_worker_process
 from tests.sandbox.sandbox_helpers import linked_connection
 
 GBP_LOCATION = "accounts/100000000000000000042/locations/4200000000000000042"
@@ -90,41 +86,12 @@ def partner_calls(platform: str, path_part: str) -> int:
     return SandboxRequest.objects.filter(platform=platform, path__contains=path_part).count()
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _database_url_for_subprocess() -> str:
-    s = db_connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 def start_worker(queue: str, live_url: str, settings) -> subprocess.Popen:
     """`manage.py rqworker <queue>` in its own process, on this test's database, Redis and sandbox; it
     listens until stop_worker."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": _database_url_for_subprocess(),
-        "REDIS_URL": settings.REDIS_URL,
-        "SITE_URL": live_url,
-        "SANDBOX_ENABLED": "1",
-        "PARTNERS_USE_SANDBOX": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", queue, "--worker-class", "recovery.worker.RecoveryWorker"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    return start_worker_process(live_url, "recovery.worker.RecoveryWorker", burst=False, queue=queue)
 
 
 def stop_worker(worker: subprocess.Popen) -> None:

@@ -139,14 +139,20 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_worker_process(live_url: str, worker_class: str, *, burst: bool, **env) -> subprocess.Popen:
-    """`manage.py rqworker publish` in its own process, on this test's database, Redis and sandbox; `env`: settings."""
+def database_url_for_subprocess() -> str:
+    """DATABASE_URL of this test's database, for the processes a test starts."""
     s = db_connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def start_worker_process(live_url: str, worker_class: str, *, burst: bool, queue: str = "publish",
+                         **env) -> subprocess.Popen:
+    """`manage.py rqworker <queue>` in its own process, on this test's database, Redis and sandbox; `env`: settings."""
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}",
+        "DATABASE_URL": database_url_for_subprocess(),
         "REDIS_URL": settings.REDIS_URL,
         "SITE_URL": live_url,
         "SANDBOX_ENABLED": "1",
@@ -155,6 +161,6 @@ def start_worker_process(live_url: str, worker_class: str, *, burst: bool, **env
         **{name: str(value) for name, value in env.items()},
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "publish", *(["--burst"] if burst else []), "--worker-class", worker_class],
+        [sys.executable, "manage.py", "rqworker", queue, *(["--burst"] if burst else []), "--worker-class", worker_class],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

@@ -29,9 +29,15 @@ from tests.recovery.ping_helpers import (
     start_worker,
     stop_worker,
     tiktok_connection,
+)
+from tests.recovery.pipeline_helpers import (
+    due_post,
+    enqueue_due,
+    fast_forward,
+    page_connection,
+    run_publish_worker,
     wait_for,
 )
-from tests.recovery.pipeline_helpers import due_post, enqueue_due, fast_forward, page_connection, run_publish_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
