@@ -38,7 +38,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from datetime import time as day_start
 from datetime import timezone as dt_timezone
 
 from django.db import transaction
@@ -113,7 +112,7 @@ def week_bounds(week_start: date) -> tuple[datetime, datetime]:
     """[start, end) of the week starting on `week_start`, a Monday (ValueError otherwise)."""
     if week_start.weekday() != 0:
         raise ValueError(f"A week starts on a Monday; {week_start:%Y-%m-%d} is a {week_start:%A}.")
-    start = datetime.combine(week_start, day_start.min, tzinfo=dt_timezone.utc)
+    start = datetime.combine(week_start, datetime.min.time(), tzinfo=dt_timezone.utc)
     return start, start + WEEK
 
 

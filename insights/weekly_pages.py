@@ -81,6 +81,7 @@ class OpsWeeklyPage:
     weeks: list[date]
     unmapped: list[dict]  # each new shape with its admin url
     unknown_share_by_week: list[tuple[date, float | None]]
+    failures: list[tuple[str, int]]  # (platform:code, failures), most first
 
 
 def duration_words(seconds: float | None) -> str:
@@ -195,4 +196,5 @@ def ops_weekly(week: date | None = None) -> OpsWeeklyPage | None:
         weeks=weeks,
         unmapped=unmapped,
         unknown_share_by_week=[(week_start, shares.get(week_start)) for week_start in chart_weeks],
+        failures=sorted(summary.figures["failures"]["by_platform_code"].items(), key=lambda item: (-item[1], item[0])),
     )

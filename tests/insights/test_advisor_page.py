@@ -116,3 +116,20 @@ def test_the_nav_links_the_advisor_only_where_the_flag_is_on(client, built, owne
     assert '<a href="/advisor/">Advisor</a>' in client.get("/channels/").content.decode()
     client.force_login(outsider)
     assert '<a href="/advisor/">Advisor</a>' not in client.get("/channels/").content.decode()
+
+
+def test_the_page_costs_the_same_queries_for_one_week_built_and_for_eight(client, owner, tenant, django_assert_num_queries):
+    flag_enable_for_tenant(WEEKLY_SUMMARY_ENABLED, tenant.pk)
+    weekly_summaries_build(WEEK)
+    client.force_login(owner)
+    client.get(URL)  # warm the session and the flag's cache
+
+    # session, user, tenant; the weeks, the summary, the chart's weeks; the channels whose sign-in ends soon;
+    # the banner: paused channels, missed posts by channel, channels ending soon
+    with django_assert_num_queries(10) as few:
+        client.get(URL)
+    for back in range(1, 8):
+        weekly_summaries_build(WEEK - timedelta(days=7 * back))
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(URL)
+    assert len(response.context["page"].weeks) == 8

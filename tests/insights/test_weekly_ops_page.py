@@ -49,6 +49,7 @@ def test_the_page_shows_the_top_issues_with_where_to_act(client, operator, built
     assert found["Acme"].startswith("/admin/connections/tenant/")
     assert [share for _, share in response.context["page"].unknown_share_by_week][-2:] == [0.0, 0.125]
     assert "12.5%" in html and '<svg class="stacked-chart"' in html
+    assert response.context["page"].failures[:2] == [("tiktok:MEDIA_ERROR", 14), ("linkedin:PARTNER_5XX", 4)]
 
 
 def test_each_link_of_the_top_issues_opens(client, operator, built):
