@@ -196,7 +196,8 @@ TOKEN_REFRESH_TICK_S = env_int("TOKEN_REFRESH_TICK_S", 60)
 TOKEN_REFRESH_RETRY_S = env_int("TOKEN_REFRESH_RETRY_S", 300)
 TOKEN_NOTICE_INTERVAL_S = env_int("TOKEN_NOTICE_INTERVAL_S", 3600)
 
-# Mail to users (recovery/notifications.py). The local run prints mails on the console.
+# Mail to tenants' owners and admins (recovery/notifications.py: a channel paused and back, a sign-in ending,
+# the weekly summary): the console locally, SMTP (EMAIL_HOST...) in production.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -343,15 +344,6 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
-
-# Mail to tenants (a channel paused, and back): the console locally, SMTP (EMAIL_HOST...) in production.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
-)
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Publisher <no-reply@localhost>")
 
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 
