@@ -9,7 +9,7 @@ leader election: two would enqueue everything twice).
 from django.conf import settings  # noqa: E402
 from rq import cron  # noqa: F401
 
-from insights.jobs import health_gauges_job  # noqa: E402
+from insights.jobs import health_gauges_job, weekly_summaries_job  # noqa: E402
 from recovery.jobs import (  # noqa: E402
     pings_enqueue_due_job,
     posts_enqueue_due_job,
@@ -29,3 +29,7 @@ cron.register(tokens_notify_expiring_job, queue_name="default", interval=setting
 cron.register(health_gauges_job, queue_name="default", interval=settings.HEALTH_GAUGES_INTERVAL_S)
 # -- partner webhooks (webhooks/services.py): stored events whose processing job was lost or never made.
 cron.register(webhook_events_sweep_job, queue_name="webhooks", interval=settings.WEBHOOK_SWEEP_INTERVAL_S)
+# -- the weekly summary and the Advisor (insights/weekly.py): the week that has just ended, gated per tenant by
+#    WEEKLY_SUMMARY_ENABLED; `manage.py weekly_summary` rebuilds any past week.
+cron.register(weekly_summaries_job, queue_name="default", cron=settings.WEEKLY_SUMMARY_CRON,
+              job_timeout=settings.WEEKLY_SUMMARY_JOB_TIMEOUT_S)

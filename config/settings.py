@@ -97,6 +97,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The local run's SQLite is written by the web server, a threaded worker and cron at once: take the
+    # write lock when a transaction starts (no upgrade deadlock), wait for it rather than fail at once,
+    # and let readers go on while one writes (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -187,8 +196,8 @@ TOKEN_REFRESH_TICK_S = env_int("TOKEN_REFRESH_TICK_S", 60)
 TOKEN_REFRESH_RETRY_S = env_int("TOKEN_REFRESH_RETRY_S", 300)
 TOKEN_NOTICE_INTERVAL_S = env_int("TOKEN_NOTICE_INTERVAL_S", 3600)
 
-# Mail to users (recovery/notifications.py: a channel paused, back, or needing a reconnect soon): the
-# console locally, SMTP (EMAIL_HOST...) in production.
+# Mail to tenants' owners and admins (recovery/notifications.py: a channel paused and back, a sign-in ending,
+# the weekly summary): the console locally, SMTP (EMAIL_HOST...) in production.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -198,7 +207,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Publisher <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Connection recovery <no-reply@localhost>")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -344,6 +353,10 @@ STATSD_PORT = env_int("STATSD_PORT", 8125)
 METRICS_ENV = env_str("METRICS_ENV", "dev" if DEBUG else "production")
 # cron: the periodic gauges (DLQ size and age, queue depth and oldest wait, paused connections, token expiries).
 HEALTH_GAUGES_INTERVAL_S = env_int("HEALTH_GAUGES_INTERVAL_S", 60)
+# cron: the weekly summary and the Advisor (insights/weekly.py), in cron syntax, UTC: Mondays 03:00 by default,
+# the week that ended at Monday 00:00. A build reads every tenant's week in one pass; its job may take this long.
+WEEKLY_SUMMARY_CRON = env_str("WEEKLY_SUMMARY_CRON", "0 3 * * 1")
+WEEKLY_SUMMARY_JOB_TIMEOUT_S = env_int("WEEKLY_SUMMARY_JOB_TIMEOUT_S", 1800)
 
 # Logs (config/logs.py): one JSON object a line on stderr, in web, worker and cron processes alike,
 # with requestId / cycleId and the connection in hand, every secret masked by a filter on the handler.

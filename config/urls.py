@@ -9,7 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("", include("connections.urls", namespace="connections")),
-    path("ops/", include("insights.urls", namespace="insights")),  # staff-only ops pages (health overview)
+    path("", include("insights.urls", namespace="insights")),  # /ops/... (staff: health, weekly) and /advisor/
     path("webhooks/", include("webhooks.urls", namespace="webhooks")),
 ]
 

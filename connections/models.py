@@ -247,6 +247,13 @@ class ConnectionAudit(models.Model):
             models.Index(fields=["connection", "-created_at"], name="audit_conn_created_idx"),
             # Ops and the weekly summary: rows of one action over a time range.
             models.Index(fields=["action", "created_at"], name="audit_action_created_idx"),
+            # The weekly summary: a connection's pauses and resumes (STATE_ACTIONS) by time, for the pause
+            # before a resume and whether a post came due while its channel was paused. Small: only these rows.
+            models.Index(
+                fields=["connection", "created_at"],
+                condition=Q(action__in=["auto_pause", "pause", "revoke", "resume"]),
+                name="audit_conn_state_idx",
+            ),
         ]
         ordering = ["-created_at", "-id"]
 

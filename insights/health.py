@@ -71,8 +71,8 @@ class Link:
     url: str = ""
 
 
-def _admin_list(model_admin: str, **params) -> str:
-    """The admin changelist `model_admin` ("connections_connection") filtered by `params`."""
+def admin_list_url(model_admin: str, **params) -> str:
+    """The admin changelist `model_admin` ("connections_connection") filtered by `params` (the ops pages' links)."""
     query = urlencode({key: _param(value) for key, value in params.items() if value is not None})
     return f"{reverse(f'admin:{model_admin}_changelist')}?{query}" if query else reverse(f"admin:{model_admin}_changelist")
 
@@ -135,7 +135,7 @@ def auth_errors_by_day(now: datetime, days: int = AUTH_ERROR_DAYS) -> AuthErrors
 
 
 def _auth_pauses_list(platform: str, since: datetime, until: datetime | None) -> str:
-    return _admin_list(
+    return admin_list_url(
         "connections_connectionaudit",
         action__exact=ConnectionAudit.Action.AUTO_PAUSE,
         connection__platform=platform,
@@ -146,7 +146,7 @@ def _auth_pauses_list(platform: str, since: datetime, until: datetime | None) ->
 
 
 def _auth_letters_list(platform: str, since: datetime, until: datetime | None) -> str:
-    return _admin_list(
+    return admin_list_url(
         "recovery_deadletter", platform__exact=platform, error_code__in=AUTH_CODES,
         last_failed_at__gte=since, last_failed_at__lt=until,
     )
@@ -154,7 +154,7 @@ def _auth_letters_list(platform: str, since: datetime, until: datetime | None) -
 
 def auth_dead_letters_list(since: datetime) -> str:
     """The dead letters behind the auth errors of tenants without auto-pause."""
-    return _admin_list("recovery_deadletter", error_code__in=AUTH_CODES, last_failed_at__gte=since)
+    return admin_list_url("recovery_deadletter", error_code__in=AUTH_CODES, last_failed_at__gte=since)
 
 
 # -- paused connections ------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def paused_by_reason() -> list[PausedRow]:
         PausedRow(
             reason or "(none)",
             platform,
-            Link(n, _admin_list("connections_connection", status__in=Connection.PAUSED_STATUSES,
+            Link(n, admin_list_url("connections_connection", status__in=Connection.PAUSED_STATUSES,
                                 pause_reason=reason, platform__exact=platform)),
         )
         for reason, platform, n in rows
@@ -245,21 +245,21 @@ def dead_letter_summary(now: datetime, oldest_shown: int = 10) -> DeadLetterSumm
     awaiting = DeadLetter.objects.filter(status=DeadLetter.Status.REQUEUED, recovered_at__isnull=True).count()
     open_list = {"status__exact": DeadLetter.Status.OPEN}
     return DeadLetterSummary(
-        open=Link(counts["open"], _admin_list("recovery_deadletter", **open_list)),
+        open=Link(counts["open"], admin_list_url("recovery_deadletter", **open_list)),
         over_24h=Link(
             counts["over_24h"],
-            _admin_list("recovery_deadletter", **open_list, last_failed_at__lt=now - DLQ_FLAG_AGE),
+            admin_list_url("recovery_deadletter", **open_list, last_failed_at__lt=now - DLQ_FLAG_AGE),
         ),
         oldest_age_s=(now - counts["oldest"]).total_seconds() if counts["oldest"] else None,
         by_code=[
-            (code, Link(n, _admin_list("recovery_deadletter", **open_list, error_code__exact=code))) for code, n in by_code
+            (code, Link(n, admin_list_url("recovery_deadletter", **open_list, error_code__exact=code))) for code, n in by_code
         ],
         oldest=oldest,
         resolved_count=len(waits),
         resolution_median_s=_percentile(waits, 50),
         resolution_p90_s=_percentile(waits, 90),
         awaiting_recovery=Link(
-            awaiting, _admin_list("recovery_deadletter", status__exact=DeadLetter.Status.REQUEUED, recovered_at__isnull="True")
+            awaiting, admin_list_url("recovery_deadletter", status__exact=DeadLetter.Status.REQUEUED, recovered_at__isnull="True")
         ),
     )
 
@@ -359,7 +359,7 @@ def ping_results(now: datetime) -> list[PingRow]:
     def link(platform, action):
         return Link(
             counts.get((platform, action), 0),
-            _admin_list("connections_connectionaudit", action__exact=action, connection__platform=platform,
+            admin_list_url("connections_connectionaudit", action__exact=action, connection__platform=platform,
                         created_at__gte=since),
         )
 
@@ -394,12 +394,12 @@ def token_expiries(now: datetime) -> list[TokenRow]:
     return [
         TokenRow(
             platform=row["platform"],
-            expired=Link(row["expired"], _admin_list("connections_connection", **active, platform__exact=row["platform"],
+            expired=Link(row["expired"], admin_list_url("connections_connection", **active, platform__exact=row["platform"],
                                                      token_expires_at__lte=now)),
             within={
                 name: Link(
                     row[f"within_{name}"],
-                    _admin_list("connections_connection", **active, platform__exact=row["platform"],
+                    admin_list_url("connections_connection", **active, platform__exact=row["platform"],
                                 token_expires_at__gt=now, token_expires_at__lte=now + span),
                 )
                 for name, span in TOKEN_WINDOWS.items()
@@ -448,20 +448,25 @@ def webhook_summary(now: datetime) -> WebhookSummary:
     )
     pending_list = {"outcome__exact": outcomes.PENDING}
     return WebhookSummary(
-        backlog=Link(counts["backlog"], _admin_list("webhooks_webhookevent", **pending_list)),
-        retrying=Link(counts["retrying"], _admin_list("webhooks_webhookevent", **pending_list, attempts__gt=0)),
+        backlog=Link(counts["backlog"], admin_list_url("webhooks_webhookevent", **pending_list)),
+        retrying=Link(counts["retrying"], admin_list_url("webhooks_webhookevent", **pending_list, attempts__gt=0)),
         oldest_pending=Link(
             (now - counts["oldest"]).total_seconds() if counts["oldest"] else None,
-            _admin_list("webhooks_webhookevent", **pending_list, received_at__lte=counts["oldest"]),
+            admin_list_url("webhooks_webhookevent", **pending_list, received_at__lte=counts["oldest"]),
         ),
-        processed=Link(counts["processed"], _admin_list("webhooks_webhookevent", received_at__gte=since,
-                                                        processed_at__isnull="False")),
+        processed=Link(
+            counts["processed"],
+            admin_list_url("webhooks_webhookevent", received_at__gte=since, processed_at__isnull="False"),
+        ),
         lag_sampled=len(lags),
         lag_p50_s=_percentile(lags, 50),
         lag_p90_s=_percentile(lags, 90),
         by_outcome=[
-            (outcome.label, Link(counts[outcome.value], _admin_list("webhooks_webhookevent", outcome__exact=outcome.value,
-                                                                    received_at__gte=since)))
+            (
+                outcome.label,
+                Link(counts[outcome.value],
+                     admin_list_url("webhooks_webhookevent", outcome__exact=outcome.value, received_at__gte=since)),
+            )
             for outcome in outcomes
             if counts[outcome.value]
         ],

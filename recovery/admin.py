@@ -20,7 +20,7 @@ from recovery.deadletter import (
     dead_letter_resolve,
 )
 from recovery.flags import flags_for_tenant
-from recovery.models import DECISION_ORDER, DeadLetter, TenantFlag, UnmappedError
+from recovery.models import DECISION_ORDER, DeadLetter, FailureEvent, TenantFlag, UnmappedError
 from recovery.unmapped import unmapped_mark_mapped
 
 
@@ -282,3 +282,27 @@ class DeadLetterAdmin(admin.ModelAdmin):
     @admin.action(description="Resolve: the problem was fixed another way")
     def resolve(self, request, queryset):
         self._bulk(request, queryset, "resolve")
+
+
+@admin.register(FailureEvent)
+class FailureEventAdmin(admin.ModelAdmin):
+    """The failure log (recovery.failure_events): each classified failure a service acted on, and each
+    publish held back. Read-only: rows come only from the services; the weekly summary counts them and
+    its ops page links here."""
+
+    list_display = ("created_at", "tenant", "platform", "source", "code", "partner_code", "decision", "connection_id", "post_id")
+    list_filter = ("decision", "source", "platform", "code")
+    list_select_related = ("tenant",)
+    search_fields = ("partner_code",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False  # the log grows by the million: no COUNT(*) of the whole table per page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

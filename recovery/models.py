@@ -1,4 +1,4 @@
-"""Per-tenant feature flags, the dead-letter queue, and the record of unmapped partner errors."""
+"""Per-tenant feature flags, the dead-letter queue, the record of unmapped partner errors, and the failure log."""
 
 import hashlib
 from decimal import Decimal
@@ -7,6 +7,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache, get_setting, keyfmt
 
@@ -284,3 +285,65 @@ class ReconnectLink(models.Model):
 
     def __str__(self):
         return f"Reconnect link for connection {self.connection_id} ({'used' if self.used_at else 'unused'})"
+
+
+class FailureEvent(models.Model):
+    """One classified failure of a partner call (or a publish held back), and what the service did with it.
+
+    Append-only: one row per failure, written by recovery.failure_events.failure_event_record where a
+    service acts on a classified failure or defers a publish, in the transaction of that action;
+    never written when nothing failed. The weekly summary (insights.weekly) counts these; pauses,
+    resumes and webhook actions are in the audit log, dead letters in DeadLetter.
+
+    `connection` and `post` are references without a database constraint or an index: the
+    log outlives what it names (a deleted post keeps its failures in the week's counts) and an
+    insert checks no parent row. The tenant's is a real foreign key: a deleted tenant takes its
+    failures with it.
+    """
+
+    class Source(models.TextChoices):
+        PUBLISH = "publish", "Publish"
+        PING = "ping", "Ping"
+        REFRESH = "refresh", "Token refresh"
+        WEBHOOK = "webhook", "Webhook processing"
+
+    class Decision(models.TextChoices):
+        RETRY = "retry", "Retried later"
+        PAUSE = "pause", "Channel paused"
+        DEAD_LETTER = "dead_letter", "Dead-lettered"
+        UNCONFIRMED = "unconfirmed", "Left for the user (outcome unknown)"
+        # Marked critical, nothing paused: a pausing failure for a tenant without auto-pause (pings, token upkeep).
+        FLAGGED = "flagged", "Connection marked critical"
+        # Held back before any call: a token bucket or usage hold (RATE_LIMIT_429) or an open breaker.
+        DEFERRED = "deferred", "Deferred"
+
+    tenant = models.ForeignKey(
+        "connections.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    connection = models.ForeignKey(
+        "connections.Connection", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False, db_index=False,
+    )
+    post = models.ForeignKey(
+        "connections.Post", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+        db_constraint=False, db_index=False,
+    )
+    platform = models.CharField(max_length=20)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    code = models.CharField(max_length=40)  # a taxonomy code
+    # The partner's own code ("190/463"), or the rule that refused a post before any call
+    # ("capability:video_max_s"), or why a publish was deferred ("deferred:rate_limit").
+    partner_code = models.CharField(max_length=64, blank=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The weekly summary: every tenant's failures over a week (one range scan, grouped in the database).
+            models.Index(fields=["created_at"], name="failure_event_created_idx"),
+            # One tenant's failures over time (the Advisor's look back), and deleting a tenant's rows.
+            models.Index(fields=["tenant", "created_at"], name="failure_event_tenant_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.platform} {self.code} {self.decision} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -54,6 +54,7 @@ from connections.platforms.base import get_connector
 from recovery.autopause import pause_for_failure
 from recovery.classifier import decide
 from recovery.escalation import escalate
+from recovery.failure_events import Decision, Source, failure_event_record
 from recovery.failures import classify_failure
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, SYNTHETIC_PINGS_ENABLED, flag_is_on_for_tenant, flag_tenants_on
 from recovery.policies import get_redis
@@ -333,6 +334,7 @@ def _record_failure(connection: Connection, classified: ClassifiedError) -> Ping
         decision = decide(classified, schedule.failures)
         if decision.pause and flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, row.tenant_id):
             pause_for_failure(row, classified, extra_details={**facts, "found_by": "ping"})
+            failure_event_record(Source.PING, Decision.PAUSE, classified, connection=row)
             outcome = PingOutcome.PAUSED
         else:
             failures = schedule.failures + 1
@@ -345,6 +347,7 @@ def _record_failure(connection: Connection, classified: ClassifiedError) -> Ping
                 action=ConnectionAudit.Action.PING_FAILED,
                 details={**facts, "failed_pings": failures, "health": health},
             )
+            failure_event_record(Source.PING, Decision.FLAGGED if decision.pause else Decision.RETRY, classified, connection=row)
             outcome = PingOutcome.FAILED
     if decision.escalate:
         escalate(classified, tenant_id=row.tenant_id, platform=row.platform)

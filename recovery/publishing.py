@@ -57,6 +57,7 @@ from recovery.autopause import auto_pause_connection, mark_connection_needs_scop
 from recovery.classifier import decide, should_retry
 from recovery.deadletter import JOB_KIND_POST_PUBLISH, dead_letter_create, dead_letters_mark_recovered
 from recovery.escalation import escalate
+from recovery.failure_events import Decision, Source, failure_event_deferred, failure_event_record
 from recovery.failures import classify_failure
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
 from recovery.policies.circuit_breaker import (
@@ -166,6 +167,7 @@ def _guards(post: Post, connection: Connection) -> tuple[float | None, bool]:
     breaker = breaker_allow(connection.pk)
     if not breaker.allowed:
         metrics.increment("recovery.ratelimit.deferred", tags={"platform": connection.platform, "reason": "breaker"})
+        failure_event_deferred("breaker", connection=connection, post=post)
         return breaker.wait_s, False
     tokens = take_token(
         post.tenant_id,
@@ -176,6 +178,7 @@ def _guards(post: Post, connection: Connection) -> tuple[float | None, bool]:
         if breaker.is_probe:
             breaker_release_probe(connection.pk)
         metrics.increment("recovery.ratelimit.deferred", tags={"platform": connection.platform, "reason": "rate_limit"})
+        failure_event_deferred("rate_limit", connection=connection, post=post)
         return tokens.wait_s, False
     return None, breaker.state != CLOSED
 
@@ -332,6 +335,7 @@ def _handle_unknown_outcome(post, connection, connector, claimed_at, classified:
     )
     if not updated:
         return _lost_claim(post)
+    failure_event_record(Source.PUBLISH, Decision.UNCONFIRMED, classified, connection=connection, post=post)
     logger.warning(
         "publish outcome unknown, no lookup: unconfirmed",
         extra={"postId": post.pk, "tenantId": post.tenant_id, "platform": connection.platform},
@@ -384,6 +388,7 @@ def _schedule_retry(post: Post, claimed_at: datetime, classified: ClassifiedErro
         )
         if not updated:
             return _lost_claim(post)
+        failure_event_record(Source.PUBLISH, Decision.RETRY, classified, connection=post.connection, post=post)
         enqueue_post_publish(post.pk, post.tenant_id, at=at)
     logger.info(
         "publish retry scheduled",
@@ -410,6 +415,7 @@ def _pause_and_wait(post: Post, rows, classified: ClassifiedError) -> Outcome:
         )
         if not updated:
             return _lost_claim(post)
+        failure_event_record(Source.PUBLISH, Decision.PAUSE, classified, connection=post.connection, post=post)
         _pause_connection(post.connection, classified, post.pk)
     return Outcome.WAITING_RECONNECT
 
@@ -434,6 +440,7 @@ def _dead_letter(post: Post, rows, classified: ClassifiedError) -> Outcome:
         )
         if not updated:
             return _lost_claim(post)
+        failure_event_record(Source.PUBLISH, Decision.DEAD_LETTER, classified, connection=post.connection, post=post)
         dead_letter_create(
             job_kind=JOB_KIND_POST_PUBLISH,
             payload={"post_id": post.pk},
@@ -552,6 +559,7 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
                 updated_at=now,
             )
             enqueue_post_publish(post.pk, post.tenant_id)
+            failure_event_record(Source.PUBLISH, Decision.RETRY, ErrorCode.TIMEOUT, connection=post.connection, post=post)
             outcome = Outcome.RETRY_SCHEDULED
         else:
             rows.update(
@@ -561,6 +569,7 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
                 next_attempt_at=None,
                 updated_at=now,
             )
+            failure_event_record(Source.PUBLISH, Decision.UNCONFIRMED, ErrorCode.TIMEOUT, connection=post.connection, post=post)
             outcome = Outcome.UNCONFIRMED
     logger.warning(
         "abandoned publish recovered",

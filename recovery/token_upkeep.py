@@ -54,6 +54,7 @@ from connections.platforms.base import get_connector
 from connections.services import connection_store_tokens
 from recovery.autopause import pause_for_failure
 from recovery.classifier import decide
+from recovery.failure_events import Decision, Source, failure_event_record
 from recovery.failures import classify_failure
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
 from recovery.notifications import send_reconnect_notice
@@ -299,18 +300,24 @@ def token_refresh_planned(connection_id: int) -> str:
 
 
 def _act_on_refused_refresh(classified: ClassifiedError, connection_id: int) -> None:
-    """A planned refresh the partner refused: pause, as a publish meeting it would (transient: nothing, retried later)."""
-    if not decide(classified, 0).pause:
-        return
+    """A planned refresh the partner refused: pause, as a publish meeting it would (transient: nothing, retried later).
+
+    Each is recorded in the failure log (recovery.failure_events) with what was done.
+    """
     connection = Connection.objects.without_tokens().filter(pk=connection_id).first()
     if connection is None:
         return
+    if not decide(classified, 0).pause:
+        failure_event_record(Source.REFRESH, Decision.RETRY, classified, connection=connection)
+        return
     if flag_is_on_for_tenant(RECOVERY_AUTOPAUSE_ENABLED, connection.tenant_id):
         pause_for_failure(connection, classified, extra_details={"found_by": "token_upkeep"})
+        failure_event_record(Source.REFRESH, Decision.PAUSE, classified, connection=connection)
     else:
         Connection.objects.filter(pk=connection_id, status=Connection.Status.ACTIVE).update(
             health_status=Connection.Health.CRITICAL
         )
+        failure_event_record(Source.REFRESH, Decision.FLAGGED, classified, connection=connection)
 
 
 def _audit_refresh_failure(connection: Connection, classified: ClassifiedError, reason: str) -> None:

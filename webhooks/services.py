@@ -43,6 +43,7 @@ from connections.models import Connection
 from recovery.autopause import auto_pause_connection, mark_connection_needs_scopes, revoke_connection
 from recovery.classifier import decide
 from recovery.deadletter import dead_letter_create
+from recovery.failure_events import Decision, Source, failure_event_record
 from recovery.flags import RECOVERY_AUTOPAUSE_ENABLED, flag_is_on_for_tenant
 from recovery.models import DeadLetter
 from recovery.taxonomy import ClassifiedError, ErrorCode
@@ -178,6 +179,7 @@ def _record_failure(event_id: int, exc: BaseException) -> str | None:
             event.save(update_fields=["attempts", "last_error", "outcome", "processed_at", "next_attempt_at"])
             _dead_letter(event, decision.to_dict())
             outcome = Outcome.DEAD
+        failure_event_record(Source.WEBHOOK, Decision.RETRY if decision.retry else Decision.DEAD_LETTER, classified)
     logger.warning("webhook event processing failed", extra={
         "webhookEventId": event_id, "platform": event.platform, "attempts": event.attempts, "outcome": outcome,
         "error": type(exc).__name__})

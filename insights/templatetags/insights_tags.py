@@ -34,3 +34,15 @@ def seconds_as_lag(seconds):
 def get_item(mapping, key):
     """mapping[key] in a template (None when absent)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def split_words(text):
+    """"a b c" -> ["a", "b", "c"] (a fixed list written in a template)."""
+    return str(text).split()
+
+
+@register.filter
+def percent(share):
+    """A share (0.125) as "12.5%"."""
+    return f"{float(share) * 100:.1f}%"

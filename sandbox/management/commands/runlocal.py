@@ -249,6 +249,9 @@ class Command(BaseCommand):
         env.setdefault("DEBUG", "1")
         env.setdefault("SANDBOX_ENABLED", "1")
         env.setdefault("SITE_URL", f"http://{self.host}:{self.port}")
+        if not env.get("DATABASE_URL"):
+            # SQLite takes one writer at a time: a few worker threads, not production's 32.
+            env.setdefault("RQ_WORKER_THREADS", "4")
         # The children must load the real settings, not whatever started this command.
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
         env["PYTHONUNBUFFERED"] = "1"

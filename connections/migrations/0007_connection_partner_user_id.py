@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0005_post_enqueuer_indexes'),
+        ('connections', '0006_audit_pause_resume_index'),
     ]
 
     operations = [
