@@ -47,10 +47,10 @@ def add_rows(cursor, start: int, stop: int) -> None:
         """
         INSERT INTO connections_connection (
             id, tenant_id, platform, account_type, external_account_id, external_account_name, granted_scopes,
-            access_token, refresh_token, status, health_status, pause_reason, pause_description,
+            access_token, refresh_token, status, health_status, pause_reason, pause_description, account_email,
             created_at, updated_at)
         SELECT n, (n - 1) / %s + 1, (ARRAY['meta','linkedin','tiktok','gbp','mailchimp'])[n %% 5 + 1], '',
-               'acct-' || n, 'Account ' || n, '[]'::jsonb, '', '', 'active', 'healthy', '', '', now(), now()
+               'acct-' || n, 'Account ' || n, '[]'::jsonb, '', '', 'active', 'healthy', '', '', '', now(), now()
         FROM generate_series(%s, %s) AS n
         """,
         [PER_TENANT, start + 1, stop],
