@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import claim_bench_redis, scratch_database  # noqa: E402  (bench/scratch.py)
+from scratch import DEFAULT_REDIS_URL, claim_bench_redis, scratch_database  # noqa: E402  (bench/scratch.py)
 
 TARGET_POSTS_PER_S = 2000
 BACKLOGS = (10_000, 100_000)
@@ -143,7 +143,7 @@ def main():
     future = sum(BACKLOGS) + 100_000
 
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    claim_bench_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10"))
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     with scratch_database("bench_enqueue"):
         import django_rq
         from django.conf import settings

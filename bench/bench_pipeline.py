@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import recreate_database, scratch_database_url  # noqa: E402  (bench/scratch.py)
+from scratch import DEFAULT_REDIS_URL, claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
 
 TARGET_RATIO = 0.8
 ENV_FOR_SANDBOX = {
@@ -75,10 +75,11 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
 
 @contextlib.contextmanager
 def bench_environment(purpose: str, server_threads: int = 4):
-    """Scratch database (migrated), flushed Redis, a gunicorn serving the sandbox partners; yields its URL.
+    """Scratch database (migrated), a held Redis database (flushed), a gunicorn serving the sandbox partners; yields its URL.
 
     Call before django.setup(): it sets DATABASE_URL and the sandbox settings in the environment.
     """
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     database_url = scratch_database_url(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"), purpose)
     recreate_database(database_url)
     os.environ["DATABASE_URL"] = database_url

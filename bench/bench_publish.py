@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_pipeline import ENV_FOR_SANDBOX, free_port, percentile, wait_until_up  # noqa: E402
-from scratch import bench_secrets, claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
+from scratch import DEFAULT_REDIS_URL, bench_secrets, claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
 
 HERE = Path(__file__).resolve()
 TENANTS = 200
@@ -340,7 +340,7 @@ def main():
                                         "bench_publish")
     recreate_database(database_url)
     os.environ["DATABASE_URL"] = database_url
-    claim_bench_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10"))
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     try:
         with partner(args.partner, args.latency_ms, args.server_threads):
             import django_rq

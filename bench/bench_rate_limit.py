@@ -21,6 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from scratch import DEFAULT_REDIS_URL, claim_bench_redis  # noqa: E402  (bench/scratch.py)
+
+claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))  # it flushes: never a test run's database
+
 import django  # noqa: E402
 
 django.setup()

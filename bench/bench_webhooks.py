@@ -53,7 +53,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from scratch import recreate_database, scratch_database_url  # noqa: E402  (bench/scratch.py)
+from scratch import DEFAULT_REDIS_URL, claim_bench_redis, recreate_database, scratch_database_url  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_P99_S = 1.0
@@ -319,6 +319,7 @@ def main():
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
 
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     database_url = scratch_database_url(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
                                         "bench_webhooks")
     recreate_database(database_url)

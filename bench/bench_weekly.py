@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scratch import claim_bench_redis, scratch_database  # noqa: E402  (bench/scratch.py)
+from scratch import DEFAULT_REDIS_URL, claim_bench_redis, scratch_database  # noqa: E402  (bench/scratch.py)
 
 RUNS = 3
 WEEKS = 10
@@ -187,7 +187,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000, help="audit rows, posts and failure-log rows, each")
     parser.add_argument("--tenants", type=int, default=2000)
     args = parser.parse_args()
-    claim_bench_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/10"))
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     with scratch_database("bench_weekly"):
         from insights.models import WeeklySummary
         from insights.weekly import WEEK, week_start_of

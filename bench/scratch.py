@@ -13,7 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config.redis_claims import claim_redis_database  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 
 
 def scratch_database_url(url: str, purpose: str) -> str:
@@ -51,10 +57,12 @@ def bench_secrets() -> None:
 
 @contextlib.contextmanager
 def scratch_database(purpose: str):
-    """Point DATABASE_URL at a fresh scratch database, set Django up and migrate; drop it on exit.
+    """Point DATABASE_URL at a fresh scratch database and REDIS_URL at a held Redis database, set Django
+    up and migrate; drop the database on exit.
 
     Call before django.setup() anywhere else; yields the scratch URL.
     """
+    claim_bench_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     url = scratch_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL), purpose)
     recreate_database(url)
     os.environ["DATABASE_URL"] = url
@@ -75,35 +83,10 @@ def scratch_database(purpose: str):
         recreate_database(url, drop_only=True)
 
 
-# The key test runs use to hold a Redis database (config/settings_test.py): a run skips a held database,
-# and it empties the one it holds before every test, so a bench on an unheld one can lose its jobs.
-TEST_RUN_CLAIM_KEY = "connection-recovery:test-run:db:%d"
-
-
-def claim_bench_redis(url: str, hold_s: int = 3 * 3600) -> str:
-    """Hold a Redis database as test runs do, REDIS_URL's or the next free one, so no test run empties it meanwhile.
+def claim_bench_redis(url: str) -> str:
+    """Hold a Redis database as test runs do (config/redis_claims.py), so no test run empties it meanwhile.
 
     Sets REDIS_URL to it (for this process and those it starts) and returns it.
     """
-    import atexit
-    import socket
-
-    import redis
-
-    options = redis.connection.parse_url(url)
-    first = options.get("db", 0) or 1
-    registry = redis.Redis(**{**options, "db": 0})
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    for db in [first, *range(first + 1, 16)]:
-        key = TEST_RUN_CLAIM_KEY % db
-        if registry.set(key, me, nx=True, ex=hold_s):
-            atexit.register(lambda key=key: registry.get(key) == me.encode() and registry.delete(key))
-            parts = urlsplit(url)
-            if parts.scheme == "unix":
-                query = "&".join([p for p in parts.query.split("&") if p and not p.startswith("db=")] + [f"db={db}"])
-                parts = parts._replace(query=query)
-            else:
-                parts = parts._replace(path=f"/{db}")
-            os.environ["REDIS_URL"] = url = urlunsplit(parts)
-            return url
-    sys.exit(f"Every Redis database from {first} to 15 is held by a test run: set REDIS_URL to a free one.")
+    os.environ["REDIS_URL"] = url = claim_redis_database(url)
+    return url

@@ -28,7 +28,7 @@ LAYER_NAMES = {PURE: "pure rules", DATA: "data", CONNECTORS: "connectors", SERVI
 # First match wins; patterns are full-match regexes over dotted module names.
 LAYER_RULES: list[tuple[str, int]] = [
     # Settings, environment parsing, secret masking and Sentry's set-up: below everything, no app code.
-    (r"config\.(settings|settings_test|env|redaction|sentry|metrics|logs)", PURE),
+    (r"config\.(settings|settings_test|env|redaction|sentry|metrics|logs|redis_claims)", PURE),
     (r"recovery\.(taxonomy|redaction)", PURE),
     (r"recovery\.classifier(\..*)?", PURE),
     (r"connections\.(models|fields)", DATA),
@@ -49,8 +49,8 @@ DEV_COMMANDS = re.compile(r"sandbox\.(bridge|management\.commands\.(seed_demo|ru
 # the sandbox serves and the connectors call).
 SHARED_WITH_SANDBOX = {"config.redaction", "connections.platforms.versions"}
 # Settings import nothing of the apps (Sentry's hooks included): only these app-free modules.
-SETTINGS = re.compile(r"config\.(settings|settings_test|env|redaction|sentry|logs)")
-SETTINGS_MAY_IMPORT = {"config.env", "config.settings", "config.redaction", "config.sentry", "config.logs"}
+SETTINGS = re.compile(r"config\.(settings|settings_test|env|redaction|sentry|logs|redis_claims)")
+SETTINGS_MAY_IMPORT = {"config.env", "config.settings", "config.redaction", "config.sentry", "config.logs", "config.redis_claims"}
 
 
 @dataclass
