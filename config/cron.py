@@ -14,6 +14,7 @@ from recovery.jobs import (  # noqa: E402
     pings_enqueue_due_job,
     posts_enqueue_due_job,
     posts_sweep_job,
+    publish_jobs_fail_abandoned_job,
     tokens_notify_expiring_job,
     tokens_refresh_due_job,
 )
@@ -21,6 +22,9 @@ from webhooks.jobs import webhook_events_sweep_job  # noqa: E402
 
 cron.register(posts_enqueue_due_job, queue_name="default", interval=settings.PUBLISH_DUE_INTERVAL_S)
 cron.register(posts_sweep_job, queue_name="default", interval=settings.PUBLISH_SWEEP_INTERVAL_S)
+# -- a killed worker (recovery/publish_queue.py): its publish jobs, once their heartbeat runs out, failed the RQ way
+#    (tenant slots freed) and their posts recovered within seconds; posts_sweep's lease is the backstop.
+cron.register(publish_jobs_fail_abandoned_job, queue_name="default", interval=settings.PUBLISH_ABANDONED_CHECK_INTERVAL_S)
 # -- pings and token upkeep (recovery/pings.py, recovery/token_upkeep.py, docs/pings-and-tokens.md).
 cron.register(pings_enqueue_due_job, queue_name="default", interval=settings.PING_TICK_INTERVAL_S)
 cron.register(tokens_refresh_due_job, queue_name="default", interval=settings.TOKEN_REFRESH_TICK_S)

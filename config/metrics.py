@@ -59,6 +59,10 @@ METRICS: dict[str, Metric] = {
     # outcome: published, retry_scheduled, deferred, waiting_reconnect, dead, unconfirmed, skipped.
     "recovery.publish.outcome": Metric(COUNT, "publish attempts, by outcome", ("platform", "outcome")),
     "recovery.publish.lateness": Metric(TIMING, "scheduled time to publication, ms", ("platform",)),
+    # A publish whose worker died, taken over (recovery/publishing.py, post_recover_abandoned).
+    # reason: worker_died (its heartbeat ran out), lease_expired (the sweep's backstop).
+    "recovery.publish.abandoned": Metric(COUNT, "publishes taken over after their worker died",
+                                         ("platform", "reason", "outcome")),
     "recovery.connection.paused": Metric(COUNT, "connections paused, by reason", ("platform", "code", "tenant")),
     "recovery.connection.resumed": Metric(COUNT, "connections resumed", ("platform", "tenant")),
     "recovery.connections.paused": Metric(GAUGE, "connections paused now, by reason (periodic)", ("platform", "code")),

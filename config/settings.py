@@ -129,6 +129,9 @@ RQ_QUEUES = {
 # every job enqueued carries the request and cycle ids of what enqueued it (recovery.worker.RecoveryQueue).
 RQ = {"WORKER_CLASS": "recovery.worker.ThreadedRecoveryWorker", "QUEUE_CLASS": "recovery.worker.RecoveryQueue"}
 RQ_WORKER_THREADS = env_int("RQ_WORKER_THREADS", 32)
+# A running job's heartbeat in RQ's StartedJobRegistry lasts this long; its worker renews it every third of
+# it while the process lives (recovery/worker.py), so a job whose heartbeat ran out lost its worker.
+RQ_JOB_HEARTBEAT_TTL_S = env_int("RQ_JOB_HEARTBEAT_TTL_S", 15)
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
@@ -139,6 +142,8 @@ RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 PUBLISH_JOB_TIMEOUT_S = env_int("PUBLISH_JOB_TIMEOUT_S", 60)
 PUBLISH_DUE_INTERVAL_S = env_int("PUBLISH_DUE_INTERVAL_S", 10)  # cron: enqueue posts that came due
 PUBLISH_SWEEP_INTERVAL_S = env_int("PUBLISH_SWEEP_INTERVAL_S", 30)  # cron: recover abandoned and lost jobs
+# cron: fail the publish jobs whose heartbeat ran out (their worker died) and recover their posts at once.
+PUBLISH_ABANDONED_CHECK_INTERVAL_S = env_int("PUBLISH_ABANDONED_CHECK_INTERVAL_S", 5)
 # A scheduled post whose planned run is this far in the past lost its job (Redis lost it): enqueue again.
 PUBLISH_LOST_JOB_GRACE_S = env_int("PUBLISH_LOST_JOB_GRACE_S", 900)
 # The due-post enqueuer takes at most this many posts of one tenant per run (fairness between tenants).

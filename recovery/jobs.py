@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 
 from django.db import close_old_connections
+from rq.exceptions import AbandonedJobError
 
 from recovery.notifications import connection_back_mail_send, connection_pause_mail_send
 from recovery.pings import connection_ping, pings_enqueue_due
-from recovery.publishing import post_publish, post_recover_abandoned, post_recover_when_lease_ends
+from recovery.publish_queue import publish_jobs_fail_abandoned
+from recovery.publishing import Abandoned, post_publish, post_recover_abandoned, post_recover_when_lease_ends
 from recovery.sweeper import posts_enqueue_due, posts_sweep
 from recovery.token_upkeep import token_refresh_planned, tokens_notify_expiring, tokens_refresh_due
 
@@ -29,8 +31,10 @@ def post_publish_job(post_id: int) -> str:
 def post_publish_failed(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ on_failure callback of the publish job: the job raised, or RQ found it abandoned.
 
-    The post may be left `publishing`: recovery.publishing.post_recover_when_lease_ends.
-    The sweeper does the same on its own schedule; this is the faster path.
+    The post may be left `publishing`. Abandoned (AbandonedJobError: its heartbeat ran
+    out, the worker died): recovered now, unless another live job of the post holds it
+    (recovery.publishing.post_recover_abandoned). Raised: recovered once its lease ends
+    (post_recover_when_lease_ends). The sweeper's lease check is the backstop of both.
     """
     close_old_connections()
     post_id = job.args[0] if job.args else None
@@ -38,7 +42,11 @@ def post_publish_failed(job, connection, exc_type, exc_value, traceback) -> None
         "publish job failed",
         extra={"postId": post_id, "jobId": job.id, "error": getattr(exc_type, "__name__", str(exc_type))},
     )
-    if post_id is not None:
+    if post_id is None:
+        return
+    if exc_type is not None and issubclass(exc_type, AbandonedJobError):
+        post_recover_abandoned(post_id, Abandoned.WORKER_DIED)
+    else:
         post_recover_when_lease_ends(post_id)
 
 
@@ -47,6 +55,12 @@ def post_recover_job(post_id: int) -> str | None:
     close_old_connections()
     outcome = post_recover_abandoned(post_id)
     return outcome.value if outcome else None
+
+
+def publish_jobs_fail_abandoned_job() -> int:
+    """Cron: fail the publish jobs whose worker died and recover their posts (publish_jobs_fail_abandoned)."""
+    close_old_connections()
+    return publish_jobs_fail_abandoned()
 
 
 def posts_enqueue_due_job() -> int:

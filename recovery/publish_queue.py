@@ -5,11 +5,18 @@ deferral, a resume, a requeue, the user's "send again") enqueues through
 `enqueue_posts_publish` (`enqueue_post_publish` for one post), so the job's
 options (timeout, tenant isolation, infrastructure retries, failure callback)
 are set in one place, and a batch costs one Redis round trip.
+
+A publish job whose worker died (its heartbeat in RQ's StartedJobRegistry ran
+out, recovery/worker.py) is failed here the RQ way within seconds
+(publish_jobs_fail_abandoned), which frees its tenant's RateLimit slot and
+runs its failure callback; post_publish_running tells whether a post still
+has a live job.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 
 import django_rq
@@ -19,6 +26,8 @@ from django.utils import timezone
 from rq import Callback, Retry
 from rq.job import JobStatus
 from rq.rate_limit import RateLimit
+from rq.registry import StartedJobRegistry
+from rq.timeouts import TimerDeathPenalty
 
 from recovery.policies import get_redis
 
@@ -26,6 +35,10 @@ from recovery.policies import get_redis
 POST_PUBLISH_JOB = "recovery.jobs.post_publish_job"
 POST_PUBLISH_FAILED_CALLBACK = "recovery.jobs.post_publish_failed"
 POST_RECOVER_JOB = "recovery.jobs.post_recover_job"
+
+# One check of abandoned publish jobs at a time (cron may start the next before the last ends).
+ABANDONED_CHECK_LOCK = "recovery:publish:abandoned-check"
+ABANDONED_CHECK_LOCK_S = 120  # longer than a check's failure callbacks can take (RQ's CALLBACK_TIMEOUT, 60 s)
 
 _queues = threading.local()
 
@@ -119,3 +132,45 @@ def enqueue_post_publish(post_id: int, tenant_id: int, at: datetime | None = Non
 def enqueue_post_recover(post_id: int, at: datetime) -> None:
     """Plan the recovery of a post left `publishing` for the moment its lease ends (recovery.jobs.post_recover_job)."""
     publish_queue().enqueue_at(at, POST_RECOVER_JOB, post_id, description=f"post_recover(post_id={post_id})")
+
+
+def publish_jobs_fail_abandoned() -> int:
+    """Fail the publish jobs whose heartbeat ran out (their worker died), as RQ's maintenance does; returns how many.
+
+    - A live worker renews its running jobs' heartbeats every few seconds,
+      blocked partner call or not (recovery/worker.py): a job whose heartbeat
+      is older than RQ_JOB_HEARTBEAT_TTL_S has no process left. A job that is
+      merely slow keeps its heartbeat and is never touched.
+    - RQ's own StartedJobRegistry.cleanup, which a worker's maintenance runs
+      only every MAINTENANCE_INTERVAL_S: each such job gets its Retry or goes to
+      the FailedJobRegistry, its tenant's RateLimit slot is freed (the next
+      waiting job is promoted) and its failure callback
+      (recovery.jobs.post_publish_failed) runs with AbandonedJobError, which
+      recovers its post at once (recovery.publishing.post_recover_abandoned).
+    - The callbacks run under RQ's thread-safe TimerDeathPenalty: this runs in
+      a worker thread, where the default SIGALRM penalty cannot be set.
+    - One check at a time (a Redis lock); a concurrent one returns 0.
+    """
+    queue = publish_queue()
+    registry = StartedJobRegistry(queue=queue, death_penalty_class=TimerDeathPenalty)
+    expired = registry.get_expired_job_ids()
+    if not expired:
+        return 0
+    lock = queue.connection.lock(ABANDONED_CHECK_LOCK, timeout=ABANDONED_CHECK_LOCK_S, blocking=False)
+    if not lock.acquire():
+        return 0
+    try:
+        registry.cleanup()
+    finally:
+        lock.release()
+    return len(expired)
+
+
+def post_publish_running(post_id: int) -> bool:
+    """Whether a publish job of the post is running with a live heartbeat (a live worker holds it)."""
+    queue = publish_queue()
+    registry = StartedJobRegistry(queue=queue)
+    live = queue.connection.zrangebyscore(registry.key, time.time(), "+inf")
+    job_ids = list(dict.fromkeys(registry.parse_job_id(entry) for entry in live))
+    jobs = queue.job_class.fetch_many(job_ids, connection=queue.connection, serializer=queue.serializer)
+    return any(job and job.func_name == POST_PUBLISH_JOB and job.args and job.args[0] == post_id for job in jobs)

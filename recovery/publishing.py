@@ -23,8 +23,10 @@ Rules:
   exists, where it has a lookup; a post whose last error was one of
   LOOKUP_FIRST_CODES is looked up before it is sent again. Without a lookup
   the post becomes `unconfirmed` and the user decides.
-- A post left `publishing` past settings.PUBLISH_LEASE_S lost its job (the
-  worker was killed): post_recover_abandoned treats it as an unknown outcome.
+- A post whose publish job lost its worker (SIGKILL, OOM, a machine gone)
+  is treated as an unknown outcome by post_recover_abandoned: within seconds
+  when the job's heartbeat runs out (recovery.publish_queue.publish_jobs_fail_abandoned),
+  and as a backstop once it has been `publishing` past settings.PUBLISH_LEASE_S.
 - Jobs are enqueued after commit, with ids only (enqueue_post_publish).
 
 Observability: every line of an attempt carries postId, tenantId, connectionId,
@@ -75,7 +77,7 @@ from recovery.policies.usage_throttle import (
     record_usage,
 )
 from recovery.posts import LOOKUP_FIRST_CODES, post_claim
-from recovery.publish_queue import enqueue_post_publish, enqueue_post_recover
+from recovery.publish_queue import enqueue_post_publish, enqueue_post_recover, post_publish_running
 from recovery.taxonomy import ClassifiedError, ErrorCode
 from recovery.token_upkeep import renew_after_auth_failure
 
@@ -524,41 +526,58 @@ def post_recover_when_lease_ends(post_id: int) -> None:
         enqueue_post_recover(post_id, due)
 
 
-def post_recover_abandoned(post_id: int) -> Outcome | None:
-    """Take over a post left `publishing` past its lease (its job's worker died); None if it is not one.
+class Abandoned(str, Enum):
+    """How a post's publish was found abandoned (the `reason` of recovery.publish.abandoned)."""
 
+    WORKER_DIED = "worker_died"  # its job's heartbeat ran out: no process runs it any more
+    LEASE_EXPIRED = "lease_expired"  # `publishing` past PUBLISH_LEASE_S (the sweep's backstop)
+
+
+def post_recover_abandoned(post_id: int, reason: Abandoned = Abandoned.LEASE_EXPIRED) -> Outcome | None:
+    """Take over a post left `publishing` by a job whose worker died; None if it is not one.
+
+    - Which posts: LEASE_EXPIRED, one `publishing` past its lease
+      (settings.PUBLISH_LEASE_S exceeds the longest a job can run, so the job
+      that claimed it cannot still be running); WORKER_DIED, one whose job's
+      heartbeat ran out (RQ found it abandoned) and that no other publish job
+      with a live heartbeat is running: every job that claims a post runs with
+      a live heartbeat until it ends, and a `publishing` post cannot be claimed
+      again, so then no process can still write its outcome.
     - The partner may have the post: where it offers a lookup, the post goes
       back to scheduled marked TIMEOUT, so the job looks it up before sending
-      again; otherwise it becomes unconfirmed and the user decides.
+      again; otherwise it becomes unconfirmed and the user decides. After a
+      dead worker, the lookup waits a partner read timeout
+      (PARTNER_READ_TIMEOUT_S), as long as the dead worker's last request could
+      still land, as it would have after a read timeout of its own.
     - An abandoned attempt counts as a TIMEOUT failure: a post whose jobs keep
       dying (one that crashes its worker) stops once TIMEOUT's retries are used
       up and becomes unconfirmed too, instead of taking a worker down forever.
-    - The lease (settings.PUBLISH_LEASE_S) exceeds the job timeout, so the job
-      that claimed the post cannot still be running.
+    - Counted in recovery.publish.abandoned (platform, reason, outcome).
     """
     now = timezone.now()
-    cutoff = now - timedelta(seconds=settings.PUBLISH_LEASE_S)
     with transaction.atomic():
-        post = (
-            Post.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("connection")
-            .filter(pk=post_id, status=Post.Status.PUBLISHING, updated_at__lt=cutoff)
-            .first()
-        )
-        if post is None:
+        rows = Post.objects.select_for_update(skip_locked=True, of=("self",)).select_related("connection")
+        rows = rows.filter(pk=post_id, status=Post.Status.PUBLISHING)
+        if reason == Abandoned.LEASE_EXPIRED:
+            rows = rows.filter(updated_at__lt=now - timedelta(seconds=settings.PUBLISH_LEASE_S))
+        post = rows.first()
+        if post is None or (reason == Abandoned.WORKER_DIED and post_publish_running(post_id)):
             return None
         can_look_up = get_connector_class(post.connection.platform).supports_post_lookup
         retries_left = should_retry(ErrorCode.TIMEOUT, post.attempts - 1)
         rows = Post.objects.filter(pk=post.pk)
         if can_look_up and retries_left:
+            at = now
+            if reason == Abandoned.WORKER_DIED:
+                at = now + timedelta(seconds=settings.PARTNER_READ_TIMEOUT_S)
             rows.update(
                 status=Post.Status.SCHEDULED,
-                next_attempt_at=now,
+                next_attempt_at=at,
                 last_error_code=ErrorCode.TIMEOUT.value,
                 last_error_message=ABANDONED_MESSAGE,
                 updated_at=now,
             )
-            enqueue_post_publish(post.pk, post.tenant_id)
+            enqueue_post_publish(post.pk, post.tenant_id, at=at if at > now else None)
             failure_event_record(Source.PUBLISH, Decision.RETRY, ErrorCode.TIMEOUT, connection=post.connection, post=post)
             outcome = Outcome.RETRY_SCHEDULED
         else:
@@ -573,6 +592,11 @@ def post_recover_abandoned(post_id: int) -> Outcome | None:
             outcome = Outcome.UNCONFIRMED
     logger.warning(
         "abandoned publish recovered",
-        extra={"postId": post_id, "tenantId": post.tenant_id, "outcome": outcome.value, "claimedAt": str(post.updated_at)},
+        extra={"postId": post_id, "tenantId": post.tenant_id, "outcome": outcome.value, "claimedAt": str(post.updated_at),
+               "reason": reason.value},
+    )
+    metrics.increment(
+        "recovery.publish.abandoned",
+        tags={"platform": post.connection.platform, "reason": reason.value, "outcome": outcome.value},
     )
     return outcome

@@ -7,17 +7,17 @@
   than PUBLISH_LOST_JOB_GRACE_S in the past: its job was lost (Redis lost it,
   or it was deleted by hand). A second job for a post is harmless (the
   claim), so erring towards re-enqueueing is safe.
-- posts_sweep: posts left `publishing` past the lease lost their worker
-  (SIGKILL, OOM, a machine gone); each is taken over by
-  post_recover_abandoned. RQ's own StartedJobRegistry cleanup reaches the
-  same jobs later (a SimpleWorker's job is declared abandoned only
-  job_timeout + 60 s after it started, then at the next maintenance run), and
-  its failure callback calls the same idempotent service; this sweep is what
-  keeps recovery within two minutes.
+- posts_sweep: the backstop for posts left `publishing` past the lease
+  (their worker died); each is taken over by post_recover_abandoned. The
+  fast path is RQ's: a dead worker's jobs stop renewing their heartbeat, and
+  within seconds recovery.publish_queue.publish_jobs_fail_abandoned (cron,
+  every PUBLISH_ABANDONED_CHECK_INTERVAL_S) fails them, and their failure
+  callback calls the same idempotent service (docs/pipeline.md, "When a
+  worker dies").
 
-Why our own sweep instead of only RQ's registries: the post's state lives in
-Postgres, which also knows about posts whose job never reached Redis; and
-RQ's abandoned-job timing cannot be shortened below job_timeout + 60 s.
+Why a sweep besides RQ's registries: the post's state lives in Postgres,
+which also knows about posts whose job never reached Redis (or whose Redis
+entry was lost with its heartbeat).
 """
 
 from __future__ import annotations

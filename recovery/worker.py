@@ -11,6 +11,14 @@
   carry a new cycleId, the job's id, queue and function, and the requestId
   and parentCycleId of whatever enqueued it (from the job's meta); its queue
   wait (enqueued to started) is measured (recovery.queue.wait).
+  A running job's heartbeat in RQ's StartedJobRegistry lasts
+  RQ_JOB_HEARTBEAT_TTL_S (15 s) instead of RQ's job_timeout + 60 s for a
+  SimpleWorker, and a thread of the worker renews it every third of that
+  while the job runs (RQ's fork Worker does it from the parent process; a
+  SimpleWorker never does), so a job blocked in a partner call keeps a live
+  heartbeat as long as its process lives, and a job whose heartbeat ran out
+  lost its worker: recovery.publish_queue.publish_jobs_fail_abandoned takes
+  it over within seconds (docs/pipeline.md, "When a worker dies").
 - ThreadedRecoveryWorker: RQ_WORKER_THREADS RecoveryWorkers in one process,
   each in its own thread with its own RQ registration, Redis and database
   connections, so a process has that many partner calls in flight for the
@@ -27,11 +35,11 @@ What changes for a job in a thread, and why the pipeline's guarantees hold:
 - The claim, the buckets, the breaker and RQ's per-tenant RateLimit live in
   PostgreSQL and Redis, not in the process, so threads contend for them as
   processes do. A SIGKILL takes all the process's jobs down at once; each is
-  recovered like a single killed job (the sweep, after its lease).
+  recovered like a single killed job (once its heartbeat runs out).
 - No per-thread pub/sub listener (RQ's stop-job and shutdown commands): it
   would double the Redis connections, and a SimpleWorker cannot stop a running
   job anyway. SIGTERM/SIGINT stop the process warmly: each thread finishes its
-  job; a second signal stops it at once (the sweep recovers what was running).
+  job; a second signal stops it at once (what was running is recovered once its heartbeat runs out).
 
 RecoveryQueue: django-rq's queue whose every job carries its enqueuer's
 requestId and cycleId in its meta (config.logs.job_meta), whoever enqueues it
@@ -40,21 +48,26 @@ and on whichever queue, so no enqueue site has to remember to.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django_rq.queues import DjangoRQ
+from rq.registry import StartedJobRegistry
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 from rq.worker import SimpleWorker
 
 from config.logs import META_PARENT_CYCLE_ID, META_REQUEST_ID, job_meta, new_id, unit_of_work
 from config.metrics import metrics
+
+logger = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_S = 60
 # How often an idle worker thread looks up from Redis to see whether it was asked to stop.
@@ -67,6 +80,10 @@ class RecoveryWorker(SimpleWorker):
         if not kwargs.get("name"):
             kwargs["name"] = f"{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(2)}"
         super().__init__(*args, **kwargs)
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        """How long a running job's heartbeat lasts (RQ_JOB_HEARTBEAT_TTL_S), whatever the job's timeout."""
+        return settings.RQ_JOB_HEARTBEAT_TTL_S
 
     def perform_job(self, job, queue, execution) -> bool:
         meta = job.meta or {}
@@ -81,7 +98,39 @@ class RecoveryWorker(SimpleWorker):
             if job.enqueued_at is not None:
                 waited_ms = max((now() - job.enqueued_at).total_seconds() * 1000, 0.0)
                 metrics.timing("recovery.queue.wait", waited_ms, tags={"queue": queue.name})
-            return super().perform_job(job, queue, execution)
+            # The heartbeat covers the job's callbacks too: RQ runs them inside perform_job.
+            with heartbeats(self, job, execution):
+                return super().perform_job(job, queue, execution)
+
+
+@contextmanager
+def heartbeats(worker: RecoveryWorker, job, execution):
+    """Renew the running job's heartbeat every third of RQ_JOB_HEARTBEAT_TTL_S, from a thread, until the block ends.
+
+    A thread, because the job's own thread may be blocked in a partner call for
+    longer than the heartbeat lasts; it runs whenever the process does, so only
+    a dead (or frozen) process lets the heartbeat run out. RQ's own
+    maintain_heartbeats renews the worker, the execution and its
+    StartedJobRegistry entry; a renewal that comes after the job ended changes
+    nothing (RQ only updates registry entries that still exist).
+    """
+    stop = threading.Event()
+    every_s = settings.RQ_JOB_HEARTBEAT_TTL_S / 3
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                worker.maintain_heartbeats(job, execution)
+            except Exception:  # noqa: BLE001 - Redis unreachable: the next beat tries again
+                logger.warning("job heartbeat not renewed", extra={"jobId": job.id}, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every_s)
 
 
 class RecoveryQueue(DjangoRQ):
@@ -102,6 +151,19 @@ class WorkerThread(RecoveryWorker):
 
     def unsubscribe(self):
         pass
+
+    def clean_registries(self):
+        """RQ's maintenance, with the abandoned jobs' failure callbacks run under the thread-safe timer.
+
+        RQ's StartedJobRegistry runs them under SIGALRM, which only the main
+        thread may set: in a thread the callback would fail (logged and
+        swallowed) and a dead worker's post would wait for its lease.
+        """
+        for queue in self.queues:
+            StartedJobRegistry(queue=queue, death_penalty_class=TimerDeathPenalty).cleanup(
+                exception_handlers=self._exc_handlers
+            )
+        super().clean_registries()
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """RQ's blocking dequeue, woken every STOP_CHECK_S to honour a stop request (None then, as when idle)."""
