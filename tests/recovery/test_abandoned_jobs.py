@@ -60,6 +60,7 @@ def test_a_job_whose_worker_died_is_failed_and_its_post_recovered_at_once(tenant
     enqueue_due()
     _, job, _ = start_publishing(killed)
     [waiting_job] = waiting_for_a_slot(tenant)
+    assert tuple(Job.fetch(waiting_job, connection=publish_queue().connection).args) == (waiting.pk,)
     claimed_at = Post.objects.get(pk=killed.pk).updated_at
 
     assert publish_jobs_fail_abandoned() == 0  # heartbeat still fresh
