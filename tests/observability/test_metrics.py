@@ -15,8 +15,10 @@ from insights.jobs import health_gauges_job
 from recovery.autopause import resume_connection
 from recovery.deadletter import dead_letter_create, dead_letter_discard
 from recovery.models import DeadLetter
+from recovery.publishing import Abandoned, post_recover_abandoned
+from recovery.sweeper import posts_sweep
 from sandbox import faults
-from tests.factories import ConnectionFactory
+from tests.factories import ConnectionFactory, PostFactory
 from tests.recovery.pipeline_helpers import (
     autopause,
     due_post,
@@ -124,6 +126,21 @@ def test_a_pause_and_a_resume_are_counted_with_their_reason(sandbox, tenant, sta
     assert resumed["tags"]["tenant"] == str(tenant.pk)
     [classified] = statsd.named("recovery.classification")
     assert classified["tags"]["reauth"] == "true"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_publish_taken_over_after_its_worker_died_is_counted_with_how_it_was_found(tenant, statsd, settings):
+    page = page_connection(tenant)
+    claimed_long_ago = timezone.now() - timedelta(seconds=settings.PUBLISH_LEASE_S + 5)
+    by_heartbeat, by_lease = (PostFactory(connection=page, status=Post.Status.PUBLISHING, attempts=1) for _ in "ab")
+    Post.objects.filter(pk=by_lease.pk).update(updated_at=claimed_long_ago)
+
+    post_recover_abandoned(by_heartbeat.pk, Abandoned.WORKER_DIED)  # what the dead job's failure callback does
+    posts_sweep()
+
+    counted = {(d["tags"]["reason"], d["tags"]["outcome"], d["tags"]["platform"])
+               for d in statsd.named("recovery.publish.abandoned")}
+    assert counted == {("worker_died", "retry_scheduled", "meta"), ("lease_expired", "retry_scheduled", "meta")}
 
 
 @pytest.mark.django_db(transaction=True)  # the job closes old connections, as a worker's job does
