@@ -132,6 +132,8 @@ RQ_WORKER_THREADS = env_int("RQ_WORKER_THREADS", 32)
 # A running job's heartbeat in RQ's StartedJobRegistry lasts this long; its worker renews it every third of
 # it while the process lives (recovery/worker.py), so a job whose heartbeat ran out lost its worker.
 RQ_JOB_HEARTBEAT_TTL_S = env_int("RQ_JOB_HEARTBEAT_TTL_S", 15)
+if RQ_JOB_HEARTBEAT_TTL_S < 2:
+    raise ImproperlyConfigured("RQ_JOB_HEARTBEAT_TTL_S must be at least 2 (seconds).")
 RQ_SHOW_ADMIN_LINK = True
 RQ_API_TOKEN = env_str("RQ_API_TOKEN", "")
 
