@@ -37,10 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-
-from django.db import connection
 
 from connections.models import Post
 from recovery.policies import get_redis, run_script
