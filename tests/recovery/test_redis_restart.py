@@ -4,7 +4,8 @@ The test's own redis-server (a unix socket in a temporary directory, no persiste
 processes' only Redis; it is killed and started again empty while a threaded worker (with the
 scheduler) and `manage.py rqcron config.cron` run against it. At that moment one tenant's posts wait
 behind its concurrency (queued and in RQ's rate-limited set), another's retries are planned in RQ's
-ScheduledJobRegistry. The machine's shared Redis is never touched.
+ScheduledJobRegistry. This process plays the web: its Redis client, connected before the crash,
+enqueues a post after it. The machine's shared Redis is never touched.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from django.utils import timezone
 
 from connections.models import Post
 from recovery.due_posts import EPOCH_KEY
+from recovery.policies import get_redis
+from recovery.publish_queue import enqueue_post_publish
 from sandbox import faults
 from sandbox.models import SandboxObject
 from tests.factories import TenantFactory
@@ -130,6 +133,7 @@ def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, p
             wait_for(lambda: retries_planned() and published(waiting) >= 1, 60,
                      "the slow tenant's first post out and the retries planned")
             assert published(waiting) <= 3  # the rest wait in Redis for the tenant's slot
+            assert get_redis().ping()  # this process (a web process) holds a connection from before the crash
 
             private_redis.crash()
             time.sleep(OUTAGE_S)
@@ -139,6 +143,10 @@ def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, p
             client = private_redis.client()
             wait_for(lambda: client.hget(EPOCH_KEY, "done") == b"1", 60, "the enqueuer to re-plan the lost jobs")
             replanned_after_s = time.monotonic() - back_at
+            # A web request after the restart enqueues on the client it had before (redis-py reconnects).
+            sent_now = due_post(quiet, content="sent after the restart", next_attempt_at=timezone.now())
+            enqueue_post_publish(sent_now.pk, sent_now.tenant_id)
+            posts.append(sent_now)
             wait_for(lambda: published(posts) == len(posts), 120, "every post to be published")
             drained_after_s = time.monotonic() - back_at
             alive = {"worker": worker.poll() is None, "cron": cron.poll() is None}
