@@ -2,7 +2,7 @@
 
 The Redis epoch marker (recovery.due_posts.epoch_get) is how the enqueuer tells; the loss here is a
 flush of the test's own Redis database, which is what a restart without persistence leaves. The same
-with a real redis-server restarted under running processes: tests/e2e/test_redis_restart.py.
+with a real redis-server restarted under running processes: tests/recovery/test_redis_restart.py.
 """
 
 import threading
@@ -15,7 +15,7 @@ from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
 from connections.models import Post
-from recovery.due_posts import EPOCH_KEY, epoch_advance, epoch_get
+from recovery.due_posts import EPOCH_KEY, Epoch, epoch_advance, epoch_get
 from recovery.policies import get_redis
 from recovery.publish_queue import enqueue_post_publish, publish_queue
 from recovery.sweeper import posts_enqueue_due
@@ -126,5 +126,5 @@ def test_the_progress_of_an_epoch_that_ended_is_not_carried_into_the_next():
 
     epoch_advance(old, (timezone.now(), 42), done=True)  # a run of the old epoch, finishing late
 
-    assert epoch_get() == new.__class__(started=new.started, cursor=None, done=False)
+    assert epoch_get() == Epoch(started=new.started, cursor=None, done=False)
     assert get_redis().hget(EPOCH_KEY, "cursor") is None
