@@ -13,7 +13,11 @@ cron would run it with no pause, until the backlog is in Redis (or --max-runs):
   PUBLISH_DUE_INTERVAL_S, posts per run / that interval is the most the
   enqueuer can ever feed the workers.
 Also an idle run (nothing due): its cost is the walk over the tenants that
-have future posts.
+have future posts, and the Redis epoch check every run makes (one HMGET).
+Then Redis loses its data with REPLAN posts planned (half due, their jobs
+queued; half with a retry planned up to two hours ahead): the time from the
+first run after the loss until every one of them has its job again (the
+epoch's re-planning), in posts/s and ms a batch.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/10 \
         .venv/bin/python bench/bench_enqueue.py [--posts 1000000] [--tenants 2000]
@@ -39,6 +43,7 @@ from scratch import DEFAULT_REDIS_URL, claim_bench_redis, scratch_database  # no
 
 TARGET_POSTS_PER_S = 2000
 BACKLOGS = (10_000, 100_000)
+REPLAN = 100_000
 
 
 class BatchCounter(logging.Handler):
@@ -116,6 +121,55 @@ def settle_backlog() -> None:
     django_rq.get_connection("default").flushdb()
 
 
+def plan_before_loss(count: int) -> None:
+    """`count` future posts get a planned job, as if Redis held them: half due now, half a retry up to 2 h ahead."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE connections_post
+               SET scheduled_at = CASE WHEN id %% 2 = 0 THEN now() - interval '5 minutes' ELSE scheduled_at END,
+                   next_attempt_at = CASE WHEN id %% 2 = 0 THEN now() - random() * interval '5 minutes'
+                                          ELSE now() + random() * interval '2 hours' END,
+                   updated_at = now() - interval '1 minute'
+             WHERE id IN (SELECT id FROM connections_post
+                           WHERE status = 'scheduled' AND next_attempt_at IS NULL AND scheduled_at > now()
+                           ORDER BY id LIMIT %(count)s)
+            """,
+            {"count": count},
+        )
+        cursor.execute("ANALYZE connections_post")
+
+
+def replan_after_loss(counter: BatchCounter) -> dict:
+    """Redis loses its data; run the enqueuer back to back until the epoch's re-planning is done."""
+    import django_rq
+
+    from recovery.due_posts import epoch_get
+    from recovery.sweeper import posts_enqueue_due
+
+    django_rq.get_connection("default").flushdb()
+    counter.batches = 0
+    runs, posts, started = 0, 0, time.perf_counter()
+    while True:
+        posts += posts_enqueue_due()
+        runs += 1
+        if epoch_get().done:
+            break
+    return {"runs": runs, "posts": posts, "seconds": time.perf_counter() - started, "batches": counter.batches}
+
+
+def epoch_check_us(times: int = 2000) -> float:
+    """What the epoch costs a run in steady state: one epoch_get (one HMGET), in microseconds."""
+    from recovery.due_posts import epoch_get
+
+    started = time.perf_counter()
+    for _ in range(times):
+        epoch_get()
+    return 1e6 * (time.perf_counter() - started) / times
+
+
 def drain(max_runs: int, counter: BatchCounter) -> dict:
     """Run the enqueuer back to back until a run finds nothing (or max_runs); returns what it did."""
     from recovery.sweeper import posts_enqueue_due
@@ -180,7 +234,14 @@ def main():
 
         posts_enqueue_due()
         print(f"  idle run (nothing due, {Post.objects.filter(status='scheduled').count():,} future posts): "
-              f"{1000 * (time.perf_counter() - started):.0f} ms")
+              f"{1000 * (time.perf_counter() - started):.0f} ms; of which the Redis epoch check "
+              f"{epoch_check_us():.0f} us")
+        plan_before_loss(REPLAN)
+        lost = replan_after_loss(counter)
+        print(f"  Redis lost its data with {REPLAN:,} posts planned: {lost['posts']:,} given their job again in "
+              f"{lost['seconds']:.2f} s over {lost['runs']} run(s), {lost['batches']} batches: "
+              f"{lost['posts'] / max(lost['seconds'], 1e-9):,.0f} posts/s, "
+              f"{1000 * lost['seconds'] / max(lost['batches'], 1):.1f} ms/batch")
         small, large = (results[b] for b in BACKLOGS)
         ratio = (large["seconds"] / max(large["batches"], 1)) / max(small["seconds"] / max(small["batches"], 1), 1e-9)
         rate = min(r["posts"] / r["seconds"] for r in results.values() if r["seconds"])

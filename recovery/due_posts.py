@@ -16,6 +16,14 @@ whether ten thousand or a million posts are waiting:
   PUBLISH_LOST_JOB_GRACE_S ago that never ran (Redis lost it, or it was
   deleted): oldest plan first (`take_lost_posts`). A rare repair, not a
   queue, so no fair share.
+- **Planned before Redis lost its data**: every `scheduled` post with a job
+  planned (`next_attempt_at` set) before the current Redis epoch began, due or
+  not, in (next_attempt_at, id) order from the epoch's cursor
+  (`take_planned_before`). The epoch is a hash in Redis (`epoch_get`,
+  `epoch_begin`): the enqueuer writes it when it first finds it missing, so
+  its absence means Redis lost everything it held (a restart without
+  persistence, a flush), the posts' planned jobs included. One command a run
+  reads it; the re-planning, in batches, happens once an epoch.
 
 Every row is taken with FOR UPDATE SKIP LOCKED and its conditions are
 re-checked on the locked row, so two enqueuers at once split the posts and
@@ -30,11 +38,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
 
 from connections.models import Post
-from recovery.policies import get_redis
+from recovery.policies import get_redis, run_script
 
 CURSOR_KEY = "publish:due:tenant-cursor"
+# The Redis epoch: written once by the first enqueuer that finds it missing (HSETNX), never expires.
+# Fields: started (ISO time the epoch began), cursor (the last re-planned post's "next_attempt_at|id"),
+# done ("1" once every post planned before `started` has a job again).
+EPOCH_KEY = "publish:redis-epoch"
+_EPOCH_ADVANCE_LUA = """
+if redis.call('HGET', KEYS[1], 'started') ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'done', ARGV[3])
+return 1
+"""
 # A walk visits at most this many tenants, so a batch stays bounded where most tenants have
 # only future posts (each costs two index descents and finds nothing due).
 WALK_MAX_TENANTS = 1000
@@ -157,3 +177,59 @@ def cursor_get() -> int:
 
 def cursor_set(tenant_id: int) -> None:
     get_redis().set(CURSOR_KEY, tenant_id)
+
+
+def take_planned_before(started: datetime, after: tuple[datetime, int] | None, *, batch: int) -> list[TakenPost]:
+    """Lock and return up to `batch` scheduled posts whose job was planned before `started`, after `after`.
+
+    In (next_attempt_at, id) order through post_planned_idx; a post planned
+    since `started` (updated_at, which every plan writes) already has its job in
+    this Redis and is left alone, and the re-check on the locked row keeps two
+    enqueuers from taking one post twice.
+    """
+    rows = Post.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        status=Post.Status.SCHEDULED, next_attempt_at__isnull=False, updated_at__lt=started
+    )
+    if after is not None:
+        at, post_id = after
+        rows = rows.filter(Q(next_attempt_at__gt=at) | Q(next_attempt_at=at, pk__gt=post_id))
+    rows = rows.order_by("next_attempt_at", "pk").values_list(
+        "pk", "tenant_id", "next_attempt_at", "connection__platform", "connection__external_account_id"
+    )
+    return [TakenPost(*row) for row in rows[:batch]]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """The Redis epoch: when it began, how far its re-planning got, whether it is over."""
+
+    started: datetime
+    cursor: tuple[datetime, int] | None
+    done: bool
+    new: bool = False  # this call began it (Redis had lost its data)
+
+
+def epoch_get() -> Epoch:
+    """The current Redis epoch, beginning a new one if Redis has none (one round trip when it has)."""
+    client = get_redis()
+    started, cursor, done = client.hmget(EPOCH_KEY, "started", "cursor", "done")
+    new = False
+    if started is None:
+        # Two enqueuers may both find it missing: HSETNX lets one write `started`, both read the same.
+        new = bool(client.hsetnx(EPOCH_KEY, "started", timezone.now().isoformat()))
+        started, cursor, done = client.hmget(EPOCH_KEY, "started", "cursor", "done")
+    position = None
+    if cursor:
+        at, _, post_id = cursor.decode().rpartition("|")
+        position = (datetime.fromisoformat(at), int(post_id))
+    return Epoch(started=datetime.fromisoformat(started.decode()), cursor=position, done=done == b"1", new=new)
+
+
+def epoch_advance(epoch: Epoch, cursor: tuple[datetime, int] | None, *, done: bool) -> None:
+    """Record how far the epoch's re-planning got (the last post re-planned), and whether it is over.
+
+    Only while that epoch lasts: if Redis lost its data again meanwhile, the new
+    epoch (its own `started`) must not inherit this one's progress.
+    """
+    position = f"{cursor[0].isoformat()}|{cursor[1]}" if cursor is not None else ""
+    run_script(_EPOCH_ADVANCE_LUA, [EPOCH_KEY], [epoch.started.isoformat(), position, "1" if done else "0"])

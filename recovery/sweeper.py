@@ -7,6 +7,11 @@
   than PUBLISH_LOST_JOB_GRACE_S in the past: its job was lost (Redis lost it,
   or it was deleted by hand). A second job for a post is harmless (the
   claim), so erring towards re-enqueueing is safe.
+  When Redis lost its data (a restart without persistence, a flush: the
+  Redis epoch marker is gone, recovery.due_posts), the first run gives every
+  post whose job was planned before then its job again at once, due ones now
+  and the others at their planned time, in batches, once per epoch, instead
+  of waiting out the grace.
 - posts_sweep: the backstop for posts left `publishing` past the lease
   (their worker died); each is taken over by post_recover_abandoned. The
   fast path is RQ's: a dead worker's jobs stop renewing their heartbeat, and
@@ -33,7 +38,18 @@ from django.utils import timezone
 
 from config.metrics import metrics
 from connections.models import Post
-from recovery.due_posts import RING_END, TakenPost, cursor_get, cursor_set, take_due_posts, take_lost_posts, walk_tenants
+from recovery.due_posts import (
+    RING_END,
+    TakenPost,
+    cursor_get,
+    cursor_set,
+    epoch_advance,
+    epoch_get,
+    take_due_posts,
+    take_lost_posts,
+    take_planned_before,
+    walk_tenants,
+)
 from recovery.policies.usage_throttle import held_accounts
 from recovery.publish_queue import enqueue_posts_publish
 from recovery.publishing import post_recover_abandoned
@@ -61,19 +77,66 @@ def posts_enqueue_due(budget_s: float | None = None) -> int:
     - Two runs at once (cron's and the sweep's) split the posts between them
       and never enqueue one post twice (SKIP LOCKED, and the plan is written in
       the same transaction).
+    - Redis lost its data (no epoch marker): every post planned before the new
+      epoch is planned again first (_replan_epoch); in steady state this costs
+      one Redis command a run.
     """
     budget_s = settings.PUBLISH_ENQUEUE_BUDGET_S if budget_s is None else budget_s
     deadline = time.monotonic() + budget_s
-    counts = {"enqueued": 0, "held": 0, "lost": 0, "batches": 0}
-    # Lost jobs first (these posts are the latest of all), then the ring of tenants once:
+    counts = {"enqueued": 0, "held": 0, "planned": 0, "lost": 0, "replanned": 0, "batches": 0}
+    # Jobs Redis lost first (these posts are the latest of all), then the ring of tenants once:
     # from the cursor to its end, then from its start to the cursor.
     start = cursor_get()
-    caught_up = _drain_lost(deadline, counts) and all(
-        _drain_tenants(after, until, deadline, counts) for after, until in ((start, RING_END), (0, start))
+    caught_up = (
+        _replan_epoch(deadline, counts)
+        and _drain_lost(deadline, counts)
+        and all(_drain_tenants(after, until, deadline, counts) for after, until in ((start, RING_END), (0, start)))
     )
     if counts["batches"]:
         logger.info("due posts enqueued", extra={**counts, "caught_up": caught_up})
-    return counts["enqueued"] + counts["held"]
+    return counts["enqueued"] + counts["held"] + counts["planned"]
+
+
+def _replan_epoch(deadline: float, counts: dict) -> bool:
+    """Give every post planned before Redis lost its data its job again, a batch at a time; False if time ran out.
+
+    - Once per epoch (recovery.due_posts.epoch_get): nothing to do, and one
+      Redis command, once the epoch's re-planning is done.
+    - A post whose planned time has come is enqueued now (as a lost post is);
+      one planned for later keeps its time and its job is planned for it again.
+    - Two enqueuers at once split the batches (SKIP LOCKED, and a re-planned
+      post's updated_at leaves the epoch's selection); a run cut short by its
+      budget leaves the epoch's cursor where it stopped.
+    """
+    epoch = epoch_get()
+    if epoch.done:
+        return True
+    if epoch.new:
+        logger.warning("redis lost its data: re-planning the posts whose jobs it held",
+                       extra={"epochStarted": epoch.started.isoformat()})
+    cursor = epoch.cursor
+    while time.monotonic() < deadline:
+        with transaction.atomic():
+            taken = take_planned_before(epoch.started, cursor, batch=settings.PUBLISH_ENQUEUE_BATCH)
+            now = timezone.now()
+            later = [post for post in taken if post.planned_at > now]
+            _plan([post for post in taken if post.planned_at <= now], counts)
+            if later:
+                # updated_at marks them re-planned in this epoch; next_attempt_at (their time) is kept.
+                Post.objects.filter(pk__in=[post.post_id for post in later]).update(updated_at=now)
+                enqueue_posts_publish([(post.post_id, post.tenant_id, post.planned_at) for post in later])
+                counts["planned"] += len(later)
+                if len(later) == len(taken):
+                    counts["batches"] += 1  # else _plan counted it
+            counts["replanned"] += len(taken)
+        done = len(taken) < settings.PUBLISH_ENQUEUE_BATCH
+        if taken:
+            cursor = (taken[-1].planned_at, taken[-1].post_id)
+        epoch_advance(epoch, cursor, done=done)
+        if done:
+            logger.info("redis epoch re-planned", extra={"epochStarted": epoch.started.isoformat()})
+            return True
+    return False
 
 
 def _drain_lost(deadline: float, counts: dict) -> bool:

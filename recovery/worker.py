@@ -4,7 +4,9 @@
   partner calls, and forking costs 13-17 ms a job here, docs/pipeline.md)
   with maintenance every 60 s instead of RQ's 10 minutes, so a job abandoned
   by a killed worker is not left "started" that long; django-rq's rqworker
-  has no flag for it, hence the subclass. One job at a time. Its default name
+  has no flag for it, hence the subclass. While Redis is away it waits at
+  most 10 s between attempts to reconnect (RQ: 60 s), so it is back at work
+  within seconds of a Redis restart. One job at a time. Its default name
   is host.pid.random (RQ's is 32 hex characters, which the log filter masks
   as it would a token). Every job run is a unit of work of the logs
   (config/logs.py): its lines, RQ's own "Job OK" and tracebacks included,
@@ -36,6 +38,15 @@ What changes for a job in a thread, and why the pipeline's guarantees hold:
   PostgreSQL and Redis, not in the process, so threads contend for them as
   processes do. A SIGKILL takes all the process's jobs down at once; each is
   recovered like a single killed job (once its heartbeat runs out).
+- The scheduler (`--with-scheduler`) is a process forked before the threads.
+  RQ's worker maintenance restarts it when it has died, and takes over the
+  lock of another process's dead scheduler; the threads here run no such
+  check (each is a worker without a scheduler), so the main thread does it
+  every SCHEDULER_CHECK_S (_keep_scheduler_running). Its loop lets a Redis
+  ConnectionError out (rq/scheduler.py), so a Redis restart kills it; without
+  this, planned retries and deferrals would wait until PUBLISH_LOST_JOB_GRACE_S.
+- A thread whose RQ loop ends on a Redis error (RQ retries only its blocking
+  dequeue; any other command failing ends the loop) is replaced, one a second.
 - No per-thread pub/sub listener (RQ's stop-job and shutdown commands): it
   would double the Redis connections, and a SimpleWorker cannot stop a running
   job anyway. SIGTERM/SIGINT stop the process warmly: each thread finishes its
@@ -57,6 +68,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import redis
 from django.conf import settings
 from django_rq.queues import DjangoRQ
 from rq.registry import StartedJobRegistry
@@ -72,9 +84,16 @@ logger = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 60
 # How often an idle worker thread looks up from Redis to see whether it was asked to stop.
 STOP_CHECK_S = 5
+# How often the main thread of a threaded worker checks that the scheduler process is alive.
+SCHEDULER_CHECK_S = 5
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class RecoveryWorker(SimpleWorker):
+    # RQ's blocking dequeue retries a lost Redis connection, waiting 1 s and doubling; RQ caps the
+    # wait at 60 s, so after a long outage a worker could sit idle for a minute with Redis back.
+    max_connection_wait_time = 10.0
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_S)
         if not kwargs.get("name"):
@@ -223,15 +242,24 @@ class ThreadedRecoveryWorker(RecoveryWorker):
                 if not stopping.is_set():
                     start_one()
             missing = 0
+            next_scheduler_check = time.monotonic() + SCHEDULER_CHECK_S
             while workers or missing:
+                if with_scheduler and not burst and time.monotonic() >= next_scheduler_check and not stopping.is_set():
+                    next_scheduler_check = time.monotonic() + SCHEDULER_CHECK_S
+                    self._keep_scheduler_running()
                 for thread in [thread for thread in workers if not thread.is_alive()]:
                     del workers[thread]
                     # A thread whose loop ended on an error is replaced, unless the process is ending.
                     if not (stopping.is_set() or burst or max_jobs or max_idle_time):
                         missing += 1
                 if missing and not stopping.is_set():
-                    start_one()  # one a second, so a Redis outage does not spin threads up and down
-                    missing -= 1
+                    # One a second, so a Redis outage does not spin threads up and down; a new worker
+                    # registers in Redis, so while Redis is away it is tried again a second later.
+                    try:
+                        start_one()
+                        missing -= 1
+                    except REDIS_DOWN:
+                        pass
                     time.sleep(1)
                 elif stopping.is_set():
                     missing = 0
@@ -240,3 +268,20 @@ class ThreadedRecoveryWorker(RecoveryWorker):
             if self.scheduler:
                 self.stop_scheduler()
         return any(worked)
+
+    def _keep_scheduler_running(self) -> None:
+        """Start the scheduler again if it died, once this process holds (or takes over) its lock.
+
+        What RQ's worker maintenance does (BaseWorker.run_maintenance_tasks). The
+        fork happens in a process that has threads: the child only runs
+        RQScheduler.work on a connection of its own (RQScheduler.start drops the
+        parent's before forking), and the logging module re-creates its locks
+        after a fork.
+        """
+        scheduler = self.scheduler
+        if scheduler is None or (scheduler._process is not None and scheduler._process.is_alive()):
+            return
+        try:
+            scheduler.acquire_locks(auto_start=True)
+        except REDIS_DOWN:
+            pass  # Redis still away: the next check tries again

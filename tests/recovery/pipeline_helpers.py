@@ -146,8 +146,29 @@ def database_url_for_subprocess() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def _process_environment(live_url: str, env: dict) -> dict:
-    """The environment of a process a test starts: this test's database, Redis and sandbox; `env`: settings."""
+def start_worker_process(live_url: str, worker_class: str, *, burst: bool, queue: str = "publish",
+                         with_scheduler: bool = False, stderr=subprocess.PIPE, **env) -> subprocess.Popen:
+    """`manage.py rqworker <queue ...>` in its own process, on this test's database, Redis and sandbox; `env`: settings.
+
+    A long-running process should get a file as `stderr`: a pipe nobody reads fills up and stalls it.
+    """
+    options = [*(["--burst"] if burst else []), *(["--with-scheduler"] if with_scheduler else [])]
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", *queue.split(), *options, "--worker-class", worker_class],
+        cwd=ROOT, env=process_environment(live_url, **env), stdout=subprocess.DEVNULL, stderr=stderr,
+    )
+
+
+def start_cron_process(live_url: str, *, stderr=subprocess.PIPE, **env) -> subprocess.Popen:
+    """`manage.py rqcron config.cron` (the one cron process of a deployment), as start_worker_process starts a worker."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rqcron", "config.cron"],
+        cwd=ROOT, env=process_environment(live_url, **env), stdout=subprocess.DEVNULL, stderr=stderr,
+    )
+
+
+def process_environment(live_url: str, **env) -> dict:
+    """The environment of a process a test starts: this test's database, Redis and sandbox, and `env` as settings."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
@@ -159,23 +180,3 @@ def _process_environment(live_url: str, env: dict) -> dict:
         "LOG_LEVEL": "WARNING",
         **{name: str(value) for name, value in env.items()},
     }
-
-
-def start_worker_process(live_url: str, worker_class: str, *, burst: bool, queue: str | tuple[str, ...] = "publish",
-                         with_scheduler: bool = False, **env) -> subprocess.Popen:
-    """`manage.py rqworker <queue...>` in its own process, on this test's database, Redis and sandbox; `env`: settings."""
-    queues = (queue,) if isinstance(queue, str) else queue
-    options = [*(["--burst"] if burst else []), *(["--with-scheduler"] if with_scheduler else [])]
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", *queues, *options, "--worker-class", worker_class],
-        cwd=ROOT, env=_process_environment(live_url, env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-
-
-def start_cron_process(live_url: str, **env) -> subprocess.Popen:
-    """`manage.py rqcron config.cron` (the Procfile's cron) in its own process, like start_worker_process."""
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "rqcron", "config.cron"],
-        cwd=ROOT, env=_process_environment(live_url, env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-

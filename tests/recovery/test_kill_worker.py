@@ -137,7 +137,7 @@ def test_a_killed_worker_stalls_its_tenants_other_posts_for_seconds_and_its_post
 
     processes = [
         start_worker_process(sandbox, "recovery.worker.ThreadedRecoveryWorker", burst=False, with_scheduler=True,
-                             queue=("publish", "default"), RQ_WORKER_THREADS=4, PARTNER_READ_TIMEOUT_S=READ_TIMEOUT_S),
+                             queue="publish default", RQ_WORKER_THREADS=4, PARTNER_READ_TIMEOUT_S=READ_TIMEOUT_S),
         start_cron_process(sandbox, PARTNER_READ_TIMEOUT_S=READ_TIMEOUT_S),
     ]
     try:
