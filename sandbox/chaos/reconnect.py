@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import requests
 from django.conf import settings
 from django.urls import reverse
@@ -38,17 +41,20 @@ def sign_in(username: str, password: str) -> requests.Session:
     return session
 
 
-def reconnect_over_http(session: requests.Session, connection_id: int) -> str:
-    """Reconnect the channel through the product's pages and the sandbox consent; where the callback sent the user."""
+def reconnect_over_http(session: requests.Session, connection_id: int, account_id: str) -> str:
+    """Reconnect the channel through the product's pages and the sandbox consent, picking the channel's partner
+    account (`account_id`) as its owner would where the partner does not preselect it; where the callback sent the user."""
     button = _url(reverse("connections:reconnect", args=[connection_id]))
     answer = session.post(button, data={"csrfmiddlewaretoken": session.cookies.get("csrftoken", "")},
                           headers={"Referer": button}, allow_redirects=False, timeout=TIMEOUT)
     if answer.status_code != 302 or "/sandbox/" not in answer.headers.get("Location", ""):
         raise ReconnectFailed(f"Reconnect of connection {connection_id} answered {answer.status_code} "
                               f"to {answer.headers.get('Location', '')!r}, not the partner's sign-in")
-    query = consent(requests.Session(), answer.headers["Location"])
+    query = consent(requests.Session(), answer.headers["Location"], account_id=account_id)
     back = session.get(_url(reverse("connections:reconnect_callback")), params=query, allow_redirects=False,
                        timeout=TIMEOUT)
     if back.status_code != 302:
-        raise ReconnectFailed(f"the reconnect callback of connection {connection_id} answered {back.status_code}")
+        said = re.search(r'<p class="problem">(.*?)</p>', back.text, re.S)
+        raise ReconnectFailed(f"the reconnect callback of connection {connection_id} answered {back.status_code}: "
+                              f"{unescape(said.group(1)).strip() if said else back.text[:200]}")
     return back.headers["Location"]

@@ -37,7 +37,7 @@ def within(scenario: str, criterion: str, value: float | None, limit: float, uni
 
 
 def could_not_run(scenario: str, error: BaseException) -> Row:
-    return Row(scenario, "scenario ran to the end", False, f"{type(error).__name__}: {error}"[:200], "no error")
+    return Row(scenario, "scenario ran to the end", False, type(error).__name__, "no error", str(error)[:500])
 
 
 def exit_code(rows: list[Row]) -> int:
@@ -48,8 +48,11 @@ def table(rows: list[Row]) -> str:
     headers = ("scenario", "criterion", "result", "measured", "limit")
     cells = [(r.scenario, r.criterion, "PASS" if r.passed else "FAIL", r.measured, r.limit) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(cells_row, widths)).rstrip() for cells_row in cells]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    for row, cells_row in zip(rows, cells):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells_row, widths)).rstrip())
+        if not row.passed and row.evidence:
+            lines.append(f"    evidence: {row.evidence}")
     failed = sum(not r.passed for r in rows)
     lines.append(f"{len(rows)} criteria, {len(rows) - failed} passed, {failed} failed")
     return "\n".join(lines)

@@ -52,10 +52,11 @@ def run_scenarios(out, names: list[str], json_path: str | None) -> int:
     for name in names:
         started = time.monotonic()
         out.write(f"-- {name} ...")
+        found: list[Row] = []
         try:
-            found = SCENARIOS[name].run(context)
-        except Exception as error:  # a scenario that breaks is a failed row, and the others still run
-            found = [could_not_run(name, error)]
+            SCENARIOS[name].run(context, found)
+        except Exception as error:  # a scenario that breaks is a failed row (after what it measured); the others run
+            found.append(could_not_run(name, error))
         rows += found
         out.write(f"   {name}: {sum(r.passed for r in found)}/{len(found)} passed in {time.monotonic() - started:.0f} s")
     out.write(table(rows))

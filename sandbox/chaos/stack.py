@@ -57,6 +57,12 @@ def fresh_database(url: str, name: str) -> str:
     return database_url_named(url, name)
 
 
+def drop_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(database_url_named(url, "postgres"), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class ChaosStack(RunLocal):
     """runlocal's processes with the chaos run's database, Redis and compressed settings; start() and stop()."""
 
@@ -119,4 +125,5 @@ class ChaosStack(RunLocal):
         self.stopping.set()
         self._stop_children()
         self.owned_redis.stop()
+        drop_database(self.database_url)
         self.log.close()

@@ -67,6 +67,8 @@ class Command(BaseCommand):
             if action == "run":
                 code = runner.run(self.stdout, options["scenarios"], json_path=options["json_path"],
                                   stack_url=options["stack"], every=options["all"], listing=options["list"])
+                if code and options["stack"]:
+                    raise SystemExit(code)  # the table said why; the runner that started this process says it once
                 if code:
                     raise CommandError("Chaos: at least one criterion failed (see the table).", returncode=code)
                 return
