@@ -28,6 +28,7 @@ from recovery.publish_queue import POST_PUBLISH_JOB, publish_queue
 from sandbox import webhooks as sender
 from sandbox.chaos.guard import ChaosRefused
 from sandbox.chaos.owned_redis import owned_redis_for
+from sandbox.management.commands.runlocal import _alive
 
 
 @dataclass
@@ -52,12 +53,16 @@ def _publishing_workers(tenant: Tenant | None) -> list[tuple[Worker, int]]:
     return found
 
 
-def worker_kill(tenant: Tenant | None = None, wait_s: float = 30.0) -> Killed:
-    """SIGKILL a worker process mid-publish, waiting up to `wait_s` for one to be publishing."""
+def worker_kill(tenant: Tenant | None = None, wait_s: float = 30.0, spare: frozenset[int] = frozenset()) -> Killed:
+    """SIGKILL a worker process mid-publish, waiting up to `wait_s` for one to be publishing.
+
+    A killed worker stays registered in Redis, its job "current", until RQ's maintenance clears it:
+    processes already gone (or dying: a zombie) and the pids in `spare` are passed over.
+    """
     deadline = time.monotonic() + wait_s
     while True:
         for worker, post_id in _publishing_workers(tenant):
-            if worker.pid in (None, os.getpid()):
+            if worker.pid in (None, os.getpid()) or worker.pid in spare or not _alive(worker.pid):
                 continue
             try:
                 os.kill(worker.pid, signal.SIGKILL)
