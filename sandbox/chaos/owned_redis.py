@@ -10,6 +10,7 @@ again, so it comes back empty.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -96,6 +97,7 @@ class OwnedRedis:
     def stop(self) -> None:
         self._shutdown()
         self.record.unlink(missing_ok=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def owned_redis_for(url: str) -> OwnedRedis | None:

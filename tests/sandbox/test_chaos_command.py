@@ -5,6 +5,7 @@ from io import StringIO
 
 import django_rq
 import pytest
+import redis
 from django.core.management import CommandError, call_command
 
 from connections.models import Connection
@@ -13,6 +14,7 @@ from recovery.models import TenantFlag
 from recovery.worker import RecoveryWorker
 from sandbox import faults
 from sandbox.chaos.faults import FAULTS
+from sandbox.chaos.owned_redis import OwnedRedis
 from sandbox.models import SandboxFault
 from tests.connections.reconnect_helpers import linkedin_page
 from tests.recovery.pipeline_helpers import OTHER_PAGE_ID, PAGE_ID, autopause, page_connection
@@ -129,3 +131,17 @@ def test_webhook_storm_sends_signed_events_and_redeliveries_that_are_stored_once
     page.refresh_from_db()
     tiktok.refresh_from_db()
     assert page.status == Connection.Status.REVOKED and tiktok.status == Connection.Status.REVOKED
+
+
+def test_redis_restart_restarts_a_redis_the_chaos_run_owns_and_it_comes_back_empty(sandbox, tenant, settings):
+    chaos_on(tenant)
+    owned = OwnedRedis.start()
+    try:
+        client = redis.Redis.from_url(owned.url)
+        client.set("queued-job", "1")
+        settings.REDIS_URL = owned.url
+        assert "Redis restarted empty" in chaos("redis-restart", "--tenant", "acme")
+        assert client.ping() and client.get("queued-job") is None
+    finally:
+        owned.stop()
+    assert not owned.record.exists() and not owned.directory.exists()
