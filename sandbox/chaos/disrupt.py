@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -29,6 +30,8 @@ from sandbox import webhooks as sender
 from sandbox.chaos.guard import ChaosRefused
 from sandbox.chaos.owned_redis import owned_redis_for
 from sandbox.management.commands.runlocal import _alive
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,6 +71,7 @@ def worker_kill(tenant: Tenant | None = None, wait_s: float = 30.0, spare: froze
                 os.kill(worker.pid, signal.SIGKILL)
             except ProcessLookupError:
                 continue  # gone since it registered: look again
+            logger.warning("chaos worker killed", extra={"worker": worker.name, "pid": worker.pid, "postId": post_id})
             return Killed(worker.name, worker.pid, post_id, time.time())
         if time.monotonic() > deadline:
             whose = f"of tenant {tenant.slug!r} " if tenant else ""
@@ -83,7 +87,9 @@ def redis_restart() -> float:
             f"Refused: the product's Redis ({settings.REDIS_URL.rsplit('@', 1)[-1]}) was not started by a chaos run, "
             "so it may be shared; redis-restart restarts only a Redis the runner owns (`chaos run redis-restart`)."
         )
-    return owned.restart()
+    down = owned.restart()
+    logger.warning("chaos redis restarted", extra={"port": owned.port, "downSeconds": round(down, 2)})
+    return down
 
 
 @dataclass
@@ -145,4 +151,5 @@ def webhook_storm(tenant: Tenant, connections: list[Connection], *, duplicates: 
                                                  {"item": "status", "verb": "add", "post_id": f"{round_}-{n}"})
                 storm.sent += 1
                 storm.refused += not answer.ok
+    logger.warning("chaos webhook storm", extra={"tenantId": tenant.pk, "sent": storm.sent, "refused": storm.refused})
     return storm

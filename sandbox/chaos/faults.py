@@ -15,10 +15,13 @@ never platform-wide, so another tenant's channels on the same partner are untouc
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from connections.models import Connection
 from sandbox import faults as sandbox_faults
+
+logger = logging.getLogger(__name__)
 
 FAULTS = {
     "expire-tokens": sandbox_faults.EXPIRE_TOKEN,
@@ -77,10 +80,15 @@ def fault_set(name: str, connections: list[Connection], **options) -> list[Fault
         kind, params = FAULTS[name], sandbox_params(name, connection, **options)
         sandbox_faults.set_fault(connection.platform, kind, connection.external_account_id, **params)
         done.append(FaultSet(connection.pk, connection.platform, connection.external_account_id, kind, params))
+        logger.warning("chaos fault set", extra={"tenantId": connection.tenant_id, "connectionId": connection.pk,
+                                                 "platform": connection.platform, "fault": name, "params": params})
     return done
 
 
 def fault_clear(connections: list[Connection], name: str | None = None) -> int:
     """Clear the faults on the connections' sandbox accounts (only `name`'s kind when given); how many."""
     kind = FAULTS[name] if name else None
-    return sum(sandbox_faults.clear_faults(c.platform, c.external_account_id, kind=kind) for c in connections)
+    cleared = sum(sandbox_faults.clear_faults(c.platform, c.external_account_id, kind=kind) for c in connections)
+    logger.warning("chaos faults cleared", extra={"tenantId": connections[0].tenant_id if connections else None,
+                                                  "fault": name or "all", "cleared": cleared})
+    return cleared
