@@ -74,7 +74,7 @@ def accounting(scenario: str, posts: list[Post], connections: list[Connection]) 
     missing = len(published - set(held))
     passed = not lost and twice == 0 and missing == 0
     return Row(scenario, "nothing lost or published twice", passed,
-               f"{len(lost)} unaccounted, {twice} extra on partner, {missing} not on partner", "0, 0, 0",
+               f"{len(lost)} lost, {twice} extra, {missing} missing", "0, 0, 0",
                f"{len(posts)} posts; partner holds {len(held)}; unaccounted {lost[:5]}", float(len(lost) + twice + missing))
 
 
