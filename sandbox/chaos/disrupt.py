@@ -71,7 +71,7 @@ def worker_kill(tenant: Tenant | None = None, wait_s: float = 30.0, spare: froze
                 os.kill(worker.pid, signal.SIGKILL)
             except ProcessLookupError:
                 continue  # gone since it registered: look again
-            logger.warning("chaos worker killed", extra={"worker": worker.name, "pid": worker.pid, "postId": post_id})
+            logger.info("chaos worker killed", extra={"worker": worker.name, "pid": worker.pid, "postId": post_id})
             return Killed(worker.name, worker.pid, post_id, time.time())
         if time.monotonic() > deadline:
             whose = f"of tenant {tenant.slug!r} " if tenant else ""
@@ -88,7 +88,7 @@ def redis_restart() -> float:
             "so it may be shared; redis-restart restarts only a Redis the runner owns (`chaos run redis-restart`)."
         )
     down = owned.restart()
-    logger.warning("chaos redis restarted", extra={"port": owned.port, "downSeconds": round(down, 2)})
+    logger.info("chaos redis restarted", extra={"port": owned.port, "downSeconds": round(down, 2)})
     return down
 
 
@@ -151,5 +151,5 @@ def webhook_storm(tenant: Tenant, connections: list[Connection], *, duplicates: 
                                                  {"item": "status", "verb": "add", "post_id": f"{round_}-{n}"})
                 storm.sent += 1
                 storm.refused += not answer.ok
-    logger.warning("chaos webhook storm", extra={"tenantId": tenant.pk, "sent": storm.sent, "refused": storm.refused})
+    logger.info("chaos webhook storm", extra={"tenantId": tenant.pk, "sent": storm.sent, "refused": storm.refused})
     return storm

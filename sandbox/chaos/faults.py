@@ -80,7 +80,7 @@ def fault_set(name: str, connections: list[Connection], **options) -> list[Fault
         kind, params = FAULTS[name], sandbox_params(name, connection, **options)
         sandbox_faults.set_fault(connection.platform, kind, connection.external_account_id, **params)
         done.append(FaultSet(connection.pk, connection.platform, connection.external_account_id, kind, params))
-        logger.warning("chaos fault set", extra={"tenantId": connection.tenant_id, "connectionId": connection.pk,
+        logger.info("chaos fault set", extra={"tenantId": connection.tenant_id, "connectionId": connection.pk,
                                                  "platform": connection.platform, "fault": name, "params": params})
     return done
 
@@ -89,6 +89,6 @@ def fault_clear(connections: list[Connection], name: str | None = None) -> int:
     """Clear the faults on the connections' sandbox accounts (only `name`'s kind when given); how many."""
     kind = FAULTS[name] if name else None
     cleared = sum(sandbox_faults.clear_faults(c.platform, c.external_account_id, kind=kind) for c in connections)
-    logger.warning("chaos faults cleared", extra={"tenantId": connections[0].tenant_id if connections else None,
+    logger.info("chaos faults cleared", extra={"tenantId": connections[0].tenant_id if connections else None,
                                                   "fault": name or "all", "cleared": cleared})
     return cleared

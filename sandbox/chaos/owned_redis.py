@@ -19,6 +19,8 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 START_TIMEOUT_S = 10
 
@@ -61,7 +63,9 @@ class OwnedRedis:
         return owned
 
     def _client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        # No retries: redis-py retries a failed command with backoff (seconds), and here a refused
+        # connection is the answer looked for (the server is down) or is asked again at once.
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, retry=Retry(NoBackoff(), 0))
 
     def _launch(self) -> None:
         subprocess.run(self.argv(), check=True, capture_output=True)
