@@ -125,7 +125,8 @@ def paused_with_reconnect_path(scenario: str, connections: list[Connection], lim
                   evidence="; ".join(notes))
 
 
-def never_retried(scenario: str, posts: list[Post], connections: list[Connection]) -> Row:
+def never_retried(scenario: str, posts: list[Post], connections: list[Connection],
+                  criterion: str = "auth/permission errors never retried") -> Row:
     """Auth and permission errors were never retried: no post tried twice, no faulted call after the pause."""
     retries = sum(max(0, p.attempts - 1) for p in fresh(posts))
     after_pause = 0
@@ -136,6 +137,6 @@ def never_retried(scenario: str, posts: list[Post], connections: list[Connection
         if row.paused_at is not None:
             # A call already in flight when the pause committed may land just after it.
             after_pause += len([c for c in faulted_calls(row, row.paused_at) if (c.created_at - row.paused_at).total_seconds() > 2])
-    return within(scenario, "auth/permission errors never retried", retries + after_pause, 0,
+    return within(scenario, criterion, retries + after_pause, 0,
                   evidence=f"{total} faulted partner calls for {len(posts)} posts; {retries} retries; "
                            f"{after_pause} calls after the pause")

@@ -5,6 +5,7 @@
     webhooks        a webhook storm (access removed, redelivered, among ignored events) for one tenant
     silent-expiry   a channel with nothing to publish has its tokens expire; only a ping can find it
     partner-5xx     the partner answers 503 for 8 s, then recovers
+    delete-target   a tenant's GBP location is gone at the partner; its Meta Page goes on
     worker-kill     every worker running one tenant's publish jobs is SIGKILLed mid-publish
     redis-restart   the Redis the product uses restarts empty while a tenant's backlog waits in it
 
@@ -217,6 +218,28 @@ def partner_5xx(ctx: Context, rows: list[Row]) -> None:
     ]
 
 
+def delete_target(ctx: Context, rows: list[Row]) -> None:
+    name = "delete-target"
+    owner = load_tenant(ctx.slug(name, "owner"), ["gbp", "meta"])
+    location = owner.connection("gbp")
+    fault_set("delete-target", [location])
+    gone_posts = schedule_posts(owner, "gbp", 3)
+    other_posts = schedule_posts(owner, "meta", 3)
+    wait_until(lambda: connection_row(location).is_paused, 40)
+    wait_until(lambda: all_published(other_posts), 30)
+    wait_until(lambda: not Post.objects.filter(pk__in=[p.pk for p in gone_posts],
+                                               status__in=[Post.Status.SCHEDULED, Post.Status.PUBLISHING]).exists(), 20)
+    rows += [
+        never_retried(name, gone_posts, [location], criterion="a target that is gone is never retried"),
+        paused_with_reconnect_path(name, [location], PAUSE_LIMIT_S),
+        within(name, "the tenant's other channel posts on time", max_lag_s(other_posts), ON_TIME_LIMIT_S, "s"),
+    ]
+    fault_clear([location])  # the location is back (or the user picked another one at the partner)
+    rows.append(_reconnect_and_drain(name, owner, [location], gone_posts))
+    rows += [dead_letters_classified(name, [owner.tenant]),
+             accounting(name, gone_posts + other_posts, list(owner.channels.values()))]
+
+
 def worker_kill(ctx: Context, rows: list[Row]) -> None:
     name = "worker-kill"
     killed_tenant = load_tenant(ctx.slug(name, "killed"), ["meta"])
@@ -286,5 +309,6 @@ SCENARIOS = {s.name: s for s in [
     Scenario("silent-expiry", True, silent_expiry, "tokens expire on an idle channel; a ping finds it"),
     Scenario("worker-kill", True, worker_kill, "workers SIGKILLed mid-publish; the tenant stalls < 30 s"),
     Scenario("redis-restart", True, redis_restart, "Redis restarts empty; lost jobs back < 60 s, exactly once"),
+    Scenario("delete-target", False, delete_target, "a GBP location is gone; paused, not retried, reconnected"),
     Scenario("partner-5xx", False, partner_5xx, "503s for 8 s; retried with backoff, drained as planned"),
 ]}
