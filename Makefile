@@ -13,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install bench chaos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || { \
@@ -40,6 +40,12 @@ test: $(STAMP)
 # Lint and import order (ruff, configured in pyproject.toml), and the layer rules (docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# The chaos suite's core scenarios (docs/chaos.md) on a stack of their own: a fresh database on DATABASE_URL's
+# PostgreSQL, a private redis-server, runlocal's processes. CHAOS_ARGS: scenarios and options (e.g. --all).
+chaos: $(STAMP)
+	DEBUG=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	$(BIN)/python manage.py chaos run --json var/chaos/report.json $(CHAOS_ARGS)
 
 # Every benchmark in bench/, one after the other (they print figures; nothing is asserted).
 bench: $(STAMP)

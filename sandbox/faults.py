@@ -148,13 +148,15 @@ def set_fault(platform: str, kind: str, account_id: str | None = None, *, count:
     return SandboxFault.objects.create(platform=platform, account=account, kind=kind, params=params, remaining=count)
 
 
-def clear_faults(platform: str | None = None, account_id: str | None = None) -> int:
-    """Remove faults: all, one platform's, or one account's. Returns how many."""
+def clear_faults(platform: str | None = None, account_id: str | None = None, kind: str | None = None) -> int:
+    """Remove faults: all, one platform's, or one account's (only those of `kind` when given). Returns how many."""
     faults = SandboxFault.objects.all()
     if platform:
         faults = faults.filter(platform=platform)
     if account_id is not None:
         faults = faults.filter(account__account_id=str(account_id))
+    if kind:
+        faults = faults.filter(kind=kind)
     deleted, _ = faults.delete()
     return deleted
 

@@ -43,7 +43,7 @@ LAYER_RULES: list[tuple[str, int]] = [
 # Modules that are their own world: the sandbox partners. Product code never imports them
 # (it reaches them by URL); they import no product code. Only the dev commands and tests bridge the two.
 SANDBOX = re.compile(r"sandbox(\..*)?")
-DEV_COMMANDS = re.compile(r"sandbox\.(bridge|management\.commands\.(seed_demo|runlocal))")
+DEV_COMMANDS = re.compile(r"sandbox\.(bridge|chaos(\..*)?|management\.commands\.(seed_demo|runlocal|chaos))")
 # What the sandbox shares with the product, both pure and free of product code: the one list of what a
 # secret looks like, and the partners' published API version calendar (facts about the partners, which
 # the sandbox serves and the connectors call).

@@ -268,7 +268,8 @@ class Command(BaseCommand):
         if result.returncode != 0:
             raise CommandError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}).")
 
-    def _start_children(self) -> None:
+    def _commands(self) -> dict[str, list[str]]:
+        """The children by name: the web server, the worker with the scheduler, and cron when it has schedules."""
         commands = {
             "web": self._manage("runserver", f"{self.host}:{self.port}", "--noreload"),
             # --verbosity 0: RQ's per-job INFO lines off (warnings and failures stay; the app's loggers are untouched).
@@ -281,29 +282,42 @@ class Command(BaseCommand):
         else:
             # rqcron cannot start with nothing registered (it has no Redis connection until the first job).
             self._say(f"{CRON_MODULE} declares no schedules yet: cron not started.")
+        return commands
+
+    def _child_env_for(self, name: str) -> dict:
         # rqcron's --logging-level is ignored once our LOGGING has set up the root logger:
         # its "Enqueued job" line every few seconds is turned down through LOG_LEVEL instead.
-        envs = {"cron": {**self.env, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}}
-        for name, command in commands.items():
+        if name == "cron":
+            return {**self.env, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+        return self.env
+
+    def _start_children(self) -> None:
+        self.commands = self._commands()
+        for name in self.commands:
             if self.stopping.is_set():
                 return
-            # Own process group: a terminal's Ctrl-C reaches only us, and we stop
-            # the children in order (and a child's own children with it).
-            child = subprocess.Popen(
-                command,
-                env=envs.get(name, self.env),
-                cwd=settings.BASE_DIR,
-                process_group=0,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-            )
-            self.children[name] = child
-            relay = threading.Thread(target=self._relay, args=(name, child.stdout), daemon=True)
-            relay.start()
-            self.relays.append(relay)
+            self._start_child(name)
+
+    def _start_child(self, name: str) -> subprocess.Popen:
+        """Start (or start again) the child `name` of self.commands, its output relayed to ours."""
+        # Own process group: a terminal's Ctrl-C reaches only us, and we stop
+        # the children in order (and a child's own children with it).
+        child = subprocess.Popen(
+            self.commands[name],
+            env=self._child_env_for(name),
+            cwd=settings.BASE_DIR,
+            process_group=0,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        self.children[name] = child
+        relay = threading.Thread(target=self._relay, args=(name, child.stdout), daemon=True)
+        relay.start()
+        self.relays.append(relay)
+        return child
 
     def _relay(self, name: str, stream) -> None:
         """Copy a child's output to ours, each line prefixed with its name, until the child closes it."""
