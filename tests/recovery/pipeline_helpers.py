@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -102,6 +104,31 @@ def publish_jobs_for(post) -> list:
     ids += RateLimitRegistry(tenant_rate_limit_key(post.tenant_id), queue.connection).get_rate_limited_job_ids()
     jobs = queue.job_class.fetch_many(ids, connection=queue.connection)
     return [job for job in jobs if job and job.func_name == POST_PUBLISH_JOB and job.args[0] == post.pk]
+
+
+def jobs_per_post() -> Counter:
+    """How many publish jobs each post has in Redis (queued, waiting for its tenant's slot, or planned)."""
+    return Counter({post.pk: len(publish_jobs_for(post)) for post in Post.objects.all()})
+
+
+def two_enqueuers_at_once() -> list[int]:
+    """Run posts_enqueue_due in two threads released together (as cron's run and the sweep's); what each returned."""
+    start = threading.Barrier(2)
+    totals: list[int] = []
+
+    def enqueuer() -> None:
+        start.wait(10)
+        try:
+            totals.append(posts_enqueue_due())
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=enqueuer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return totals
 
 
 def where_it_stands(post) -> str:

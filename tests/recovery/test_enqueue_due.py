@@ -1,7 +1,6 @@
 """The due-post enqueuer at scale: no ceiling per run, one job per post however many enqueuers run, a fair walk."""
 
 import threading
-from collections import Counter
 
 import pytest
 from django.db import connection as db_connection
@@ -12,7 +11,7 @@ from recovery.due_posts import cursor_set
 from recovery.publish_queue import POST_PUBLISH_JOB, publish_queue
 from recovery.sweeper import posts_enqueue_due
 from tests.factories import ConnectionFactory, TenantFactory
-from tests.recovery.pipeline_helpers import due_post, publish_jobs_for
+from tests.recovery.pipeline_helpers import due_post, jobs_per_post, two_enqueuers_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,10 +24,6 @@ def tenants_with_due_posts(tenants: int, posts_each: int) -> list[list[Post]]:
         result.append([due_post(connection) for _ in range(posts_each)])
     return result
 
-
-def jobs_per_post() -> Counter:
-    """How many publish jobs each post has in Redis (queued or waiting for its tenant's slot)."""
-    return Counter({post.pk: len(publish_jobs_for(post)) for post in Post.objects.all()})
 
 
 def test_one_run_enqueues_every_due_post_however_many_batches_it_takes(settings):
@@ -73,21 +68,7 @@ def test_a_post_another_transaction_holds_is_skipped_and_taken_by_the_next_run(s
 def test_two_enqueuers_at_once_enqueue_each_post_exactly_once(settings):
     settings.PUBLISH_ENQUEUE_BATCH = 3
     tenants_with_due_posts(tenants=8, posts_each=5)
-    start = threading.Barrier(2)
-    totals = []
-
-    def enqueuer():
-        start.wait(10)
-        try:
-            totals.append(posts_enqueue_due())
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=enqueuer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    totals = two_enqueuers_at_once()
 
     assert sum(totals) == 40
     assert set(jobs_per_post().values()) == {1}

@@ -5,12 +5,9 @@ flush of the test's own Redis database, which is what a restart without persiste
 with a real redis-server restarted under running processes: tests/recovery/test_redis_restart.py.
 """
 
-import threading
-from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection as db_connection
 from django.utils import timezone
 from rq.registry import ScheduledJobRegistry
 
@@ -20,7 +17,7 @@ from recovery.policies import get_redis
 from recovery.publish_queue import enqueue_post_publish, publish_queue
 from recovery.sweeper import posts_enqueue_due
 from tests.factories import ConnectionFactory, TenantFactory
-from tests.recovery.pipeline_helpers import due_post, publish_jobs_for
+from tests.recovery.pipeline_helpers import due_post, jobs_per_post, publish_jobs_for, two_enqueuers_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,9 +36,6 @@ def planned_posts(tenants: int, due_each: int, later_each: int) -> tuple[list[Po
     posts_enqueue_due()
     return due, later
 
-
-def jobs_per_post() -> Counter:
-    return Counter({post.pk: len(publish_jobs_for(post)) for post in Post.objects.all()})
 
 
 def redis_loses_its_data() -> None:
@@ -84,21 +78,7 @@ def test_two_enqueuers_after_a_loss_plan_each_post_exactly_once(settings):
     settings.PUBLISH_ENQUEUE_BATCH = 3
     planned_posts(tenants=4, due_each=4, later_each=3)
     redis_loses_its_data()
-    start = threading.Barrier(2)
-    totals = []
-
-    def enqueuer():
-        start.wait(10)
-        try:
-            totals.append(posts_enqueue_due())
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=enqueuer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    totals = two_enqueuers_at_once()
 
     assert sum(totals) == 28
     assert set(jobs_per_post().values()) == {1}
