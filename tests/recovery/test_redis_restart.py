@@ -4,8 +4,8 @@ The test's own redis-server (a unix socket in a temporary directory, no persiste
 processes' only Redis; it is killed and started again empty while a threaded worker (with the
 scheduler) and `manage.py rqcron config.cron` run against it. At that moment one tenant's posts wait
 behind its concurrency (queued and in RQ's rate-limited set), another's retries are planned in RQ's
-ScheduledJobRegistry. This process plays the web: its Redis client, connected before the crash,
-enqueues a post after it. The machine's shared Redis is never touched.
+ScheduledJobRegistry for after the restart. This process plays the web: its Redis client,
+connected before the crash, enqueues a post after it. The machine's shared Redis is never touched.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from tests.recovery.pipeline_helpers import (
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 THREADED = "recovery.worker.ThreadedRecoveryWorker"
-SLOW_PAGE, FAILING_PAGE, QUIET_PAGE = "300000000001", "300000000002", "300000000003"
-OUTAGE_S = 10  # Redis is down this long before it comes back empty (the workers back off meanwhile)
+SLOW_PAGE, RETRYING_PAGE, QUIET_PAGE = "300000000001", "300000000002", "300000000003"
+OUTAGE_S = 4  # Redis is down this long before it comes back empty (the workers back off meanwhile)
 
 
 class PrivateRedis:
@@ -105,14 +105,16 @@ def stop(process: subprocess.Popen) -> None:
 
 def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, private_redis, tmp_path, settings):
     slow = page_connection(TenantFactory(name="Slow", slug="slow"), SLOW_PAGE)
-    failing = page_connection(TenantFactory(name="Failing", slug="failing"), FAILING_PAGE)
+    retrying_channel = page_connection(TenantFactory(name="Retrying", slug="retrying"), RETRYING_PAGE)
     quiet = page_connection(TenantFactory(name="Quiet", slug="quiet"), QUIET_PAGE)
     faults.set_fault("meta", faults.LATENCY, account_id=SLOW_PAGE, ms=1500)  # one at a time: the rest wait their turn
-    # A 429 storm: each post's retry is planned for Retry-After, in RQ's ScheduledJobRegistry.
-    faults.set_fault("meta", faults.RATE_LIMIT, account_id=FAILING_PAGE, retry_after=15, count=2)
     waiting = [due_post(slow, content=f"slow {i}") for i in range(6)]
-    retrying = [due_post(failing, content=f"failing {i}") for i in range(2)]
-    later = [due_post(quiet, content=f"later {s}", scheduled_at=timezone.now() + timedelta(seconds=s)) for s in (6, 30)]
+    # Retries planned after a failure (a 429's Retry-After, say): their jobs wait in RQ's ScheduledJobRegistry.
+    retrying = [due_post(retrying_channel, content=f"retrying {i}", next_attempt_at=timezone.now() + timedelta(seconds=15))
+                for i in range(2)]
+    for post in retrying:
+        enqueue_post_publish(post.pk, post.tenant_id, at=post.next_attempt_at)
+    later = [due_post(quiet, content=f"later {s}", scheduled_at=timezone.now() + timedelta(seconds=s)) for s in (4, 12)]
     posts = [*waiting, *retrying, *later]
 
     # The enqueuer's tick is the default's (PUBLISH_DUE_INTERVAL_S 10 s), so the figure is the product's;
@@ -128,7 +130,7 @@ def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, p
 
             def retries_planned() -> bool:
                 return Post.objects.filter(pk__in=[p.pk for p in retrying], status=Post.Status.SCHEDULED,
-                                           next_attempt_at__gt=timezone.now() + timedelta(seconds=5)).count() == 2
+                                           next_attempt_at__gt=timezone.now() + timedelta(seconds=4)).count() == 2
 
             wait_for(lambda: retries_planned() and published(waiting) >= 1, 60,
                      "the slow tenant's first post out and the retries planned")
