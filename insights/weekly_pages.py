@@ -148,20 +148,27 @@ def failures_chart(summaries: list[WeeklySummary], weeks: list[date], *, labels:
     return stacked_bars([f"{week:%d %b}" for week in weeks], series)
 
 
-def _chart_weeks(week: date) -> list[date]:
-    return [week - timedelta(days=7 * back) for back in range(CHART_WEEKS - 1, -1, -1)]
+def _chosen_week(summaries, week: date | None):
+    """(the weeks built, newest first; the summary of `week` or the newest; the chart's weeks; their summaries).
+
+    None when no summary of that week exists. `summaries`: one tenant's, or the overall ones.
+    """
+    weeks = list(summaries.order_by("-week_start").values_list("week_start", flat=True)[:52])
+    chosen = week or (weeks[0] if weeks else None)
+    summary = summaries.filter(week_start=chosen).first() if chosen else None
+    if summary is None:
+        return None
+    chart_weeks = [summary.week_start - timedelta(days=7 * back) for back in range(CHART_WEEKS - 1, -1, -1)]
+    history = list(summaries.filter(week_start__in=chart_weeks).only("week_start", "figures"))
+    return weeks, summary, chart_weeks, history
 
 
 def tenant_advisor(tenant_id: int, week: date | None = None) -> AdvisorPage | None:
     """The Advisor page of a tenant (module docstring); None when it has no summary (of that week)."""
-    mine = WeeklySummary.objects.filter(tenant_id=tenant_id)
-    weeks = list(mine.order_by("-week_start").values_list("week_start", flat=True)[:52])
-    chosen = week or (weeks[0] if weeks else None)
-    summary = mine.filter(week_start=chosen).first() if chosen else None
-    if summary is None:
+    found = _chosen_week(WeeklySummary.objects.filter(tenant_id=tenant_id), week)
+    if found is None:
         return None
-    chart_weeks = _chart_weeks(summary.week_start)
-    history = list(mine.filter(week_start__in=chart_weeks).only("week_start", "figures"))
+    weeks, summary, chart_weeks, history = found
     stored = [Insight.from_dict(item) for item in summary.insights]
     live = reconnect_soon_insights(tenant_id) if summary.week_start == weeks[0] else []
     return AdvisorPage(
@@ -175,14 +182,10 @@ def tenant_advisor(tenant_id: int, week: date | None = None) -> AdvisorPage | No
 
 def ops_weekly(week: date | None = None) -> OpsWeeklyPage | None:
     """The weekly ops page (module docstring); None when no week was built yet."""
-    overall = WeeklySummary.objects.filter(tenant__isnull=True)
-    weeks = list(overall.order_by("-week_start").values_list("week_start", flat=True)[:52])
-    chosen = week or (weeks[0] if weeks else None)
-    summary = overall.filter(week_start=chosen).first() if chosen else None
-    if summary is None:
+    found = _chosen_week(WeeklySummary.objects.filter(tenant__isnull=True), week)
+    if found is None:
         return None
-    chart_weeks = _chart_weeks(summary.week_start)
-    history = list(overall.filter(week_start__in=chart_weeks).only("week_start", "figures"))
+    weeks, summary, chart_weeks, history = found
     shares = {row.week_start: row.figures.get("unknown_share") for row in history}
     unmapped = [
         {**shape, "url": reverse("admin:recovery_unmappederror_change", args=[shape["pk"]])}

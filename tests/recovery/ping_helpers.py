@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from datetime import timedelta
 
@@ -90,16 +89,7 @@ def partner_calls(platform: str, path_part: str) -> int:
 
 def start_worker(queue: str, live_url: str, settings) -> subprocess.Popen:
     """`manage.py rqworker <queue>` in its own process, on this test's database, Redis and sandbox; it
-    listens until stop_worker."""
+    listens until stop_process."""
     return start_worker_process(live_url, "recovery.worker.RecoveryWorker", burst=False, queue=queue)
 
 
-def stop_worker(worker: subprocess.Popen) -> None:
-    """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers."""
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -192,6 +193,17 @@ def start_cron_process(live_url: str, *, stderr=subprocess.PIPE, **env) -> subpr
         [sys.executable, "manage.py", "rqcron", "config.cron"],
         cwd=ROOT, env=process_environment(live_url, **env), stdout=subprocess.DEVNULL, stderr=stderr,
     )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers past 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def process_environment(live_url: str, **env) -> dict:

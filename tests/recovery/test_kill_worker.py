@@ -15,7 +15,6 @@ from recovery.publish_queue import publish_jobs_fail_abandoned, publish_queue, t
 from recovery.sweeper import posts_sweep
 from sandbox import faults
 from sandbox.models import SandboxObject, SandboxRequest
-from tests.recovery.ping_helpers import stop_worker
 from tests.recovery.pipeline_helpers import (
     PAGE_ID,
     due_post,
@@ -25,6 +24,7 @@ from tests.recovery.pipeline_helpers import (
     run_publish_worker,
     start_cron_process,
     start_worker_process,
+    stop_process,
     wait_for,
     where_it_stands,
 )
@@ -155,7 +155,7 @@ def test_a_killed_worker_stalls_its_tenants_other_posts_for_seconds_and_its_post
                  "the killed posts to be found on the partner")
     finally:
         for process in processes:
-            stop_worker(process)
+            stop_process(process)
 
     on_partner = {obj.object_id for obj in SandboxObject.objects.filter(kind="post")}
     assert len(on_partner) == 5
@@ -186,7 +186,7 @@ def test_a_slow_job_of_a_live_worker_is_never_taken_over(sandbox, tenant, settin
             checks += 1
             time.sleep(0.5)
     finally:
-        stop_worker(worker)
+        stop_process(worker)
     assert worker.returncode == 0
     assert checks >= 10
 

@@ -36,6 +36,7 @@ from tests.recovery.pipeline_helpers import (
     page_connection,
     start_cron_process,
     start_worker_process,
+    stop_process,
     wait_for,
 )
 
@@ -93,15 +94,6 @@ def private_redis(settings):
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, private_redis, tmp_path, settings):
     slow = page_connection(TenantFactory(name="Slow", slug="slow"), SLOW_PAGE)
@@ -153,8 +145,8 @@ def test_redis_restarted_empty_loses_no_post_and_publishes_none_twice(sandbox, p
             drained_after_s = time.monotonic() - back_at
             alive = {"worker": worker.poll() is None, "cron": cron.poll() is None}
         finally:
-            stop(worker)
-            stop(cron)
+            stop_process(worker)
+            stop_process(cron)
     print(f"\nredis back empty -> lost jobs re-planned: {replanned_after_s:.1f} s; every post published: "
           f"{drained_after_s:.1f} s after")
 

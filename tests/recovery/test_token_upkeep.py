@@ -27,7 +27,6 @@ from tests.recovery.ping_helpers import (
     partner_calls,
     run_worker,
     start_worker,
-    stop_worker,
     tiktok_connection,
 )
 from tests.recovery.pipeline_helpers import (
@@ -36,6 +35,7 @@ from tests.recovery.pipeline_helpers import (
     fast_forward,
     page_connection,
     run_publish_worker,
+    stop_process,
     wait_for,
 )
 
@@ -237,7 +237,7 @@ def test_two_workers_racing_to_refresh_one_token_refresh_it_once(sandbox, tenant
         wait_for(lambda: all(job.get_status(refresh=True) == "finished" for job in jobs), 60, "both refresh jobs")
     finally:
         for worker in workers:
-            stop_worker(worker)
+            stop_process(worker)
 
     for job in jobs:
         job.refresh()
